@@ -1,0 +1,358 @@
+"""DD2424 Assignment 1 in the text's conventions.
+
+One column per image: ``X`` is (d, n), one-hot labels ``Y`` are (K, n), integer labels ``y``
+are (n,); the network is a dict with ``W`` (K, d) and ``b`` (K, 1), so the scores are
+``s = W x + b`` (eq. 1). The maths lives in :mod:`numpy_impl.functional`; the random draws
+(initialisation, permutations, flips) in :mod:`numpy_impl.draws`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from numpy_impl import draws
+from numpy_impl import functional as F
+
+K_CIFAR = 10
+IMAGE_SHAPES = {3072: (32, 32, 3), 784: (28, 28, 1)}  # d -> (height, width, channels)
+
+make_rng = draws.make_rng
+
+
+def init_network(K: int, d: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Top-level step 3: ``W = .01 * N(0, 1)`` (K, d), drawn before ``b = 0`` (K, 1)."""
+    return draws.init_dd2424(K, d, rng)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_batch(path: str | PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exercise 1.1, LoadBatch: a CIFAR-10 batch file -> ``(X, Y, y)``.
+
+    X: (d, n) float64 in [0, 1] (one column per image); Y: (K, n) one-hot, same dtype as X;
+    y: (n,) integer labels 0..9.
+    """
+    from numpy_impl.data import load_cifar_batch  # the file format is data.py's business
+
+    data, labels = load_cifar_batch(path)
+    X = data.T.astype(np.float64) / 255
+    Y = F.one_hot(labels, K_CIFAR, X.dtype).T
+    return X, Y, labels
+
+
+def mean_std(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 2: the per-dimension mean and standard deviation of the training data, each (d, 1)."""
+    return X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
+
+
+def normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Step 2: ``(X - mean_X) / std_X`` per dimension, with the TRAINING mean and std.
+
+    A dimension that is constant over the training set (std 0, e.g. MNIST's border pixels)
+    is divided by 1 instead: it stays 0 after centring rather than becoming nan. CIFAR-10 has
+    no such dimension, so the text's recipe is unchanged there.
+    """
+    return (X - mean) / np.where(std > 0, std, 1)
+
+
+def labels_of(Y: np.ndarray) -> np.ndarray:
+    """One-hot (K, n) -> integer labels (n,)."""
+    return np.asarray(Y).argmax(axis=0)
+
+
+# ----------------------------------------------------------------------------- softmax network
+
+
+def scores(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
+    """Eq. 1 for every column: ``S = W X + b``, (K, n)."""
+    return network["W"] @ X + network["b"]
+
+
+def apply_network(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
+    """ApplyNetwork, eq. 1-3: ``P = SOFTMAX(W X + b)`` column by column, (K, n)."""
+    return F.softmax(scores(X, network), axis=0)
+
+
+def compute_loss(P: np.ndarray, y: np.ndarray) -> np.floating:
+    """ComputeLoss, eq. 6 averaged over the images: ``mean(-log p_y)`` (= ``-y^T log p`` with
+    one-hot y, the text's note). P: (K, n); y: (n,) integer labels."""
+    return F.cross_entropy(F.one_hot(y, P.shape[0], P.dtype).T, P, axis=0)
+
+
+def compute_cost(P: np.ndarray, y: np.ndarray, network: dict[str, np.ndarray],
+                 lam: float) -> np.floating:
+    """Eq. 5: ``J = loss + lam * sum_ij W_ij^2`` (b is not regularised)."""
+    return compute_loss(P, y) + float(lam) * F.l2_penalty(network["W"])
+
+
+def compute_accuracy(P: np.ndarray, y: np.ndarray) -> float:
+    """ComputeAccuracy: the fraction (in [0, 1]) of columns whose argmax (eq. 4) is the label."""
+    return float(np.mean(P.argmax(axis=0) == np.asarray(y)))
+
+
+def linear_gradients(X: np.ndarray, G: np.ndarray, network: dict[str, np.ndarray],
+                     lam: float) -> dict[str, np.ndarray]:
+    """Eq. 10-11 given ``G = dl/ds`` for each image (K, n): the batch means
+    ``dJ/dW = G X^T / n + 2 lam W`` and ``dJ/db = G 1 / n`` (b is not regularised)."""
+    n = X.shape[1]
+    return {
+        "W": G @ X.T / n + F.l2_gradient(network["W"], lam),
+        "b": G.sum(axis=1, keepdims=True) / n,
+    }
+
+
+def backward_pass(X: np.ndarray, Y: np.ndarray, P: np.ndarray, network: dict[str, np.ndarray],
+                  lam: float) -> dict[str, np.ndarray]:
+    """BackwardPass: gradients of the cost (eq. 5) w.r.t. W (K, d) and b (K, 1), eq. 10-11.
+
+    For softmax + cross-entropy ``dl/ds = p - y`` for each image (Lecture 3's last slide).
+    """
+    G = P - np.asarray(Y).astype(P.dtype, copy=False)
+    return linear_gradients(X, G, network, lam)
+
+
+# ----------------------------------------------------------------------------- multiple BCE
+
+
+def apply_network_sigmoid(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
+    """Exercise 2.2, eq. 12-13: ``P = sigmoid(W X + b)`` elementwise, (K, n); columns need not
+    sum to 1."""
+    return F.sigmoid(scores(X, network))
+
+
+def compute_loss_multiple_bce(P: np.ndarray, Y: np.ndarray) -> np.floating:
+    """Eq. 14 averaged over the images: ``mean_n( -(1/K) sum_k [(1-y_k) log(1-p_k) +
+    y_k log p_k] )``. P, Y: (K, n)."""
+    return F.multiple_binary_cross_entropy(Y, P, axis=0)
+
+
+def compute_cost_multiple_bce(P: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
+                              lam: float) -> np.floating:
+    """Eq. 5 with the loss of eq. 14: ``loss + lam * sum_ij W_ij^2``."""
+    return compute_loss_multiple_bce(P, Y) + float(lam) * F.l2_penalty(network["W"])
+
+
+def backward_pass_multiple_bce(X: np.ndarray, Y: np.ndarray, P: np.ndarray,
+                               network: dict[str, np.ndarray],
+                               lam: float) -> dict[str, np.ndarray]:
+    """Gradients of the multiple-BCE cost: ``dl/ds = (p - y) / K`` for each image (each of the K
+    sigmoid + BCE terms gives ``p_k - y_k``, and eq. 14 averages them), then eq. 10-11."""
+    K = P.shape[0]
+    G = (P - np.asarray(Y).astype(P.dtype, copy=False)) / K
+    return linear_gradients(X, G, network, lam)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One output/loss pair behind one interface; every function takes one-hot ``Y`` (K, n)."""
+
+    apply: Callable[[np.ndarray, dict], np.ndarray]
+    loss: Callable[[np.ndarray, np.ndarray], np.floating]
+    cost: Callable[[np.ndarray, np.ndarray, dict, float], np.floating]
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray, dict, float], dict]
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "softmax": Objective(
+        apply=apply_network,
+        loss=lambda P, Y: compute_loss(P, labels_of(Y)),
+        cost=lambda P, Y, network, lam: compute_cost(P, labels_of(Y), network, lam),
+        backward=backward_pass,
+    ),
+    "multiple_bce": Objective(
+        apply=apply_network_sigmoid,
+        loss=compute_loss_multiple_bce,
+        cost=compute_cost_multiple_bce,
+        backward=backward_pass_multiple_bce,
+    ),
+}
+
+
+# ----------------------------------------------------------------------------- flips
+
+
+def flip_indices(height: int = 32, width: int = 32, channels: int = 3) -> np.ndarray:
+    """Exercise 2.1(b)'s ``inds_flip``, for any image size: ``x[inds]`` mirrors each row of an
+    image stored channel-major (all of channel 0 row by row, then channel 1, ...), as CIFAR-10
+    rows are. Entry ``c*H*W + r*W + j`` takes the pixel ``c*H*W + r*W + (W-1-j)``.
+    Returns a 1-D integer array of length H*W*C (the text's has a trailing axis of 1)."""
+    grid = np.arange(channels * height * width).reshape(channels, height, width)
+    return grid[:, :, ::-1].reshape(-1)
+
+
+def _image_shape(d: int) -> tuple[int, int, int]:
+    if d not in IMAGE_SHAPES:
+        raise ValueError(f"no default image shape for d={d}; pass image_shape=(H, W, C)")
+    return IMAGE_SHAPES[d]
+
+
+def flip_images(X: np.ndarray, mask: np.ndarray, inds: np.ndarray | None = None) -> np.ndarray:
+    """A copy of X (d, n) in which every column j with ``mask[j]`` is replaced by ``X[inds, j]``
+    (a horizontal flip). ``inds`` defaults to :func:`flip_indices` for CIFAR-10 (d = 3072) or
+    MNIST (d = 784). X itself is never modified."""
+    if inds is None:
+        inds = flip_indices(*_image_shape(X.shape[0]))
+    columns = np.flatnonzero(mask)
+    out = X.copy()
+    out[:, columns] = X[:, columns][inds]
+    return out
+
+
+# ----------------------------------------------------------------------------- training
+
+GD_REQUIRED = ("n_batch", "eta", "n_epochs")
+GD_DEFAULTS: dict[str, Any] = {
+    "shuffle": True,
+    "flip": False,
+    "lr_step_epochs": None,
+    "lr_plateau_patience": None,
+    "image_shape": None,  # (H, W, C) for flips; inferred for d = 3072 or 784
+}
+LR_DECAY_FACTOR = 0.1
+PLATEAU_EPS = 1e-8  # torch's ReduceLROnPlateau skips reductions smaller than this
+
+
+def _gd_params(gd_params: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(gd_params) - set(GD_REQUIRED) - set(GD_DEFAULTS))
+    missing = [k for k in GD_REQUIRED if k not in gd_params]
+    if unknown or missing:
+        raise ValueError(
+            f"gd_params: unknown {unknown}, missing {missing}; "
+            f"expected {list(GD_REQUIRED)} and optionally {list(GD_DEFAULTS)}"
+        )
+    params = {**GD_DEFAULTS, **gd_params}
+    if params["lr_step_epochs"] is not None and params["lr_plateau_patience"] is not None:
+        raise ValueError("gd_params: choose one of lr_step_epochs and lr_plateau_patience")
+    return params
+
+
+class PlateauDecay:
+    """Exercise 2.1(d), "divide eta by 10 when the validation cost plateaus", with exactly the
+    semantics of ``torch.optim.lr_scheduler.ReduceLROnPlateau(mode='min', factor=0.1,
+    patience=p, threshold=0, cooldown=0)``: ``best`` starts at inf; each epoch a cost strictly
+    below ``best`` becomes ``best`` and resets the count of bad epochs, any other cost adds one;
+    when the count exceeds p, eta is multiplied by 0.1 (unless that changes it by no more than
+    1e-8, torch's ``eps``) and the count restarts from 0."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best = np.inf
+        self.num_bad_epochs = 0
+
+    def step(self, cost: float, eta: float) -> float:
+        """Record one epoch's validation cost; return the eta for the next epoch."""
+        if cost < self.best:
+            self.best, self.num_bad_epochs = cost, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.num_bad_epochs > self.patience:
+            self.num_bad_epochs = 0
+            if eta - eta * LR_DECAY_FACTOR > PLATEAU_EPS:
+                eta = eta * LR_DECAY_FACTOR
+        return eta
+
+
+def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: float,
+             loss: str = "softmax") -> dict[str, float]:
+    """Loss, cost and accuracy (eq. 4) of ``network`` on the whole of X (d, n), Y (K, n)."""
+    objective = OBJECTIVES[loss]
+    P = objective.apply(X, network)
+    return {
+        "loss": float(objective.loss(P, Y)),
+        "cost": float(objective.cost(P, Y, network, lam)),
+        "accuracy": compute_accuracy(P, labels_of(Y)),
+    }
+
+
+def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
+                  init_network: dict[str, np.ndarray], lam: float, rng: np.random.Generator,
+                  X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
+                  loss: str = "softmax") -> tuple[dict[str, np.ndarray], dict[str, list]]:
+    """MiniBatchGD, Exercise 1.8 (plus the bonus options): train a deep copy of ``init_network``.
+
+    gd_params: ``n_batch``, ``eta``, ``n_epochs``; optionally ``shuffle`` (True), ``flip``
+    (False), ``lr_step_epochs`` (eta / 10 after every k epochs, i.e. torch's StepLR(k, 0.1)),
+    ``lr_plateau_patience`` (see :class:`PlateauDecay`; needs X_val), ``image_shape``.
+    ``loss``: ``"softmax"`` (eq. 1-6) or ``"multiple_bce"`` (eq. 12-14).
+
+    Each epoch starts with ``draws.draw_epoch(rng, n, shuffle, flip)`` (a permutation when
+    shuffling, then n flips when flipping) and makes ``n // n_batch`` updates (eq. 8-9) on full
+    batches in that order; a flipped sample is mirrored with the precomputed ``inds_flip``.
+
+    Returns ``(trained_network, history)``; history holds one entry per epoch, measured on the
+    whole sets after the epoch: ``train_loss``, ``train_cost``, ``train_accuracy`` (and
+    ``val_loss``, ``val_cost``, ``val_accuracy`` when X_val is given), and ``eta``, the learning
+    rate used during the epoch.
+    """
+    params = _gd_params(gd_params)
+    objective = OBJECTIVES[loss]
+    has_val = X_val is not None and Y_val is not None
+    if params["lr_plateau_patience"] is not None and not has_val:
+        raise ValueError("lr_plateau_patience watches the validation cost: pass X_val and Y_val")
+    network = copy.deepcopy(init_network)
+    d, n = X.shape
+    shuffle, flip = params["shuffle"], params["flip"]
+    inds_flip = flip_indices(*(params["image_shape"] or _image_shape(d))) if flip else None
+    eta = float(params["eta"])
+    plateau = (PlateauDecay(params["lr_plateau_patience"])
+               if params["lr_plateau_patience"] is not None else None)
+    history: dict[str, list] = {key: [] for key in (
+        "train_loss", "train_cost", "train_accuracy",
+        *(("val_loss", "val_cost", "val_accuracy") if has_val else ()), "eta")}
+
+    for epoch in range(params["n_epochs"]):
+        plan = draws.draw_epoch(rng, n, shuffle, flip)
+        for sl in draws.batch_slices(n, params["n_batch"]):
+            # Without shuffling the batch is a view: the text's sequential inds = j_start:j_end.
+            batch = plan.order[sl] if shuffle else sl
+            Xb, Yb = X[:, batch], Y[:, batch]
+            if flip:
+                Xb = flip_images(Xb, plan.flip[sl], inds_flip)
+            P = objective.apply(Xb, network)
+            F.sgd_update(network, objective.backward(Xb, Yb, P, network, lam), eta)
+
+        history["eta"].append(eta)
+        for prefix, (XX, YY) in (("train", (X, Y)), ("val", (X_val, Y_val))):
+            if prefix == "val" and not has_val:
+                continue
+            for key, value in evaluate(XX, YY, network, lam, loss).items():
+                history[f"{prefix}_{key}"].append(value)
+
+        if params["lr_step_epochs"] is not None and (epoch + 1) % params["lr_step_epochs"] == 0:
+            eta = eta * LR_DECAY_FACTOR
+        if plateau is not None:
+            eta = plateau.step(history["val_cost"][-1], eta)
+    return network, history
+
+
+def grid_search(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray,
+                grid: dict[str, list], base_params: dict[str, Any], seed: int, *,
+                loss: str = "softmax") -> list[dict[str, Any]]:
+    """Exercise 2.1(c): train once for every combination of the lists in ``grid`` (keys ``lam``
+    and any gd_params key, typically ``eta`` and ``n_batch``), each from a fresh
+    ``make_rng(seed)`` and ``init_network`` so that runs differ only in their settings.
+
+    ``base_params`` holds the gd_params (and ``lam``, default 0) the grid does not vary. Returns
+    one flat row per run: the run's ``lam`` and gd_params, then the final ``train_loss``,
+    ``train_cost``, ``train_accuracy``, ``val_loss``, ``val_cost``, ``val_accuracy``.
+    """
+    K, d = Y.shape[0], X.shape[0]
+    keys = list(grid)
+    rows = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        settings = {**base_params, **dict(zip(keys, values, strict=True))}
+        lam = float(settings.pop("lam", 0.0))
+        rng = make_rng(seed)
+        network, history = mini_batch_gd(X, Y, settings, init_network(K, d, rng), lam, rng,
+                                         X_val, Y_val, loss=loss)
+        final = {key: series[-1] for key, series in history.items() if key != "eta"}
+        rows.append({"lam": lam, **settings, **final})
+    return rows

@@ -1,0 +1,297 @@
+"""TDT4265 Assignment 1 in the starter code's conventions.
+
+One row per image: ``X`` is (N, 785) after :func:`pre_process_images` (bias 1 in the LAST
+column, as the starter code does), binary targets are (N, 1), multi-class targets one-hot
+(N, 10); the weights ``w`` are (785, 1) or (785, 10), so the scores are ``z = X @ w``.
+The maths lives in :mod:`numpy_impl.functional`; the random draws in :mod:`numpy_impl.draws`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from numpy_impl import draws
+from numpy_impl import functional as F
+
+NUM_PIXELS = 784
+NUM_INPUTS = NUM_PIXELS + 1  # the bias trick
+
+
+def pre_process_images(X: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+    """[N, 784] pixels in 0..255 -> [N, 785]: ``X / 127.5 - 1`` in [-1, 1], then the bias trick
+    (a column of ones appended LAST, as in the starter code; the text's Task 1 says "at the
+    beginning", the starter's tests check only the width).
+
+    The result is float32 when ``X`` is float32 (or ``dtype`` says so), float64 otherwise.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != NUM_PIXELS:
+        raise ValueError(f"expected images of shape (N, {NUM_PIXELS}), got {X.shape}")
+    if dtype is None:
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+    X = X.astype(dtype, copy=False) / 127.5 - 1
+    return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+
+
+def binary_cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> np.floating:
+    """Eq. 3: the mean over the batch of ``-(y ln y_hat + (1 - y) ln(1 - y_hat))``.
+
+    targets, outputs: (N, 1). Outputs that rounded to 0 or 1 give a large finite loss
+    (see :func:`numpy_impl.functional.safe_log`).
+    """
+    _check_same_shape(targets, outputs)
+    return F.binary_cross_entropy(targets, outputs)
+
+
+def cross_entropy_loss(targets: np.ndarray, outputs: np.ndarray) -> np.floating:
+    """Eq. 5: the mean over the batch of ``-sum_k y_k ln y_hat_k``. targets (one-hot), outputs:
+    (N, K)."""
+    _check_same_shape(targets, outputs)
+    return F.cross_entropy(targets, outputs, axis=1)
+
+
+def _check_same_shape(targets: np.ndarray, outputs: np.ndarray) -> None:
+    if np.shape(targets) != np.shape(outputs):
+        raise ValueError(
+            f"targets and outputs must have the same shape, got {np.shape(targets)} and "
+            f"{np.shape(outputs)}"
+        )
+
+
+class _LinearModel:
+    """What the two models share: ``w`` of shape (785, K), zeros (tasks 2b and 3b), and L2."""
+
+    num_outputs: int
+
+    def __init__(self, l2_reg_lambda: float = 0.0, dtype: DTypeLike = np.float64) -> None:
+        self.I = NUM_INPUTS
+        self.l2_reg_lambda = float(l2_reg_lambda)
+        self.w = draws.init_tdt4265(self.num_outputs, self.I)["w"].astype(dtype)
+        self.grad: np.ndarray | None = None
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
+        """Store in ``self.grad`` (shape of ``w``) the gradient of J = C + lambda * ||w||^2.
+
+        For both models dC^n/dz = -(y - y_hat) (eq. 6 and eq. 8), so averaged over the batch
+        ``dC/dw = -X^T (y - y_hat) / N``. The L2 term (eq. 9-10) adds ``2 * lambda * w`` over all
+        of ``w``, bias row included, because R sums over every weight. (Solutions using
+        ``lambda * w`` differentiate ``lambda/2 ||w||^2``; we follow the text.)
+        """
+        _check_same_shape(targets, outputs)
+        y = np.asarray(targets).astype(outputs.dtype, copy=False)
+        N = X.shape[0]
+        self.grad = -(X.T @ (y - outputs)) + F.l2_gradient(self.w, self.l2_reg_lambda)
+
+
+class BinaryModel(_LinearModel):
+    """Logistic regression (Task 2): ``y_hat = sigmoid(X @ w)``, w of shape (785, 1)."""
+
+    num_outputs = 1
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Eq. 1: X (N, 785) -> probabilities of class "2", shape (N, 1)."""
+        return F.sigmoid(X @ self.w)
+
+
+class SoftmaxModel(_LinearModel):
+    """Softmax regression (Task 3): ``y_hat = softmax(X @ w)`` over 10 classes, w (785, 10)."""
+
+    num_outputs = 10
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Eq. 4: X (N, 785) -> class probabilities, shape (N, 10); each row sums to 1."""
+        return F.softmax(X @ self.w, axis=1)
+
+
+def one_hot_encode(Y: np.ndarray, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
+    """Y (N, 1) integer labels -> (N, num_classes) one-hot, e.g. ``[[3]] -> [[0, 0, 0, 1, ...]]``.
+
+    Pass ``dtype=np.float32`` for a float32 pipeline (float64 targets would not upcast the
+    losses, which cast targets, but keeping one dtype throughout is cheaper).
+    """
+    Y = np.asarray(Y)
+    if Y.ndim != 2 or Y.shape[1] != 1:
+        raise ValueError(f"expected labels of shape (N, 1), got {Y.shape}")
+    return F.one_hot(Y[:, 0], num_classes, dtype)
+
+
+class _Forward(Protocol):
+    def forward(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def binary_accuracy(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
+    """Task 2c: the fraction of images whose prediction (1 if y_hat >= 0.5 else 0) equals the
+    target (N, 1)."""
+    predictions = model.forward(X) >= 0.5
+    return float(np.mean(predictions == (np.asarray(targets) == 1)))
+
+
+def accuracy(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
+    """Task 3c: the fraction of images whose most probable class is the one-hot target's."""
+    return float(np.mean(model.forward(X).argmax(axis=1) == np.asarray(targets).argmax(axis=1)))
+
+
+def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool = False,
+                 drop_last: bool = True,
+                 rng: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of mini-batches ``(X_batch, Y_batch)`` (Task 2e).
+
+    The epoch's order is drawn NOW, when the loader is created (``draws.draw_epoch``: one
+    ``rng.permutation(N)`` when shuffling, nothing otherwise), so the draw order of a run does not
+    depend on when iteration starts. Without shuffling the batches are views of ``X`` and ``Y``;
+    with it each batch is a single gather ``X[order[slice]]``. ``drop_last`` drops the final
+    N % batch_size samples, as the starter does.
+    """
+    if shuffle and rng is None:
+        raise ValueError("batch_loader(shuffle=True) needs rng= a Generator (draws.make_rng)")
+    if len(X) != len(Y):
+        raise ValueError(f"X and Y hold different numbers of samples: {len(X)} and {len(Y)}")
+    order = draws.draw_epoch(rng, len(X), shuffle, flip=False).order
+    slices = draws.batch_slices(len(X), batch_size, drop_last)
+    if shuffle:
+        return ((X[order[sl]], Y[order[sl]]) for sl in slices)
+    return ((X[sl], Y[sl]) for sl in slices)
+
+
+class BaseTrainer:
+    """The starter code's trainer: mini-batch gradient descent with the starter's bookkeeping.
+
+    * ``train_history["loss"][s]``: the DATA loss (eq. 3 or 5, without lambda * R) of the batch
+      of global step ``s``, from the forward pass of that step, i.e. BEFORE its update.
+    * Validation follows the update at global step ``s`` (counted from 0) whenever
+      ``s % validation_interval == 0`` with ``validation_interval = batches_per_epoch //
+      validations_per_epoch`` (every 20 % of an epoch), so the first one follows the first
+      update. Each records ``val_history["loss"][s]`` (data loss on the whole validation set),
+      ``val_history["accuracy"][s]`` and ``train_history["accuracy"][s]`` (whole training set).
+    * Early stopping (``early_stopping_patience=p``, the text uses 10): stop at the validation
+      where the validation loss has not improved over the last p validations, i.e. the oldest of
+      the last p + 1 validation losses is their minimum. The weights are then restored to those
+      of the lowest validation loss (the earliest on ties), and ``stopped_epoch`` (counted from 0),
+      ``stopped_step`` (the global step of the validation that stopped) and ``best_step`` are set.
+      When training ends without stopping, the final weights are kept and ``stopped_*`` stay
+      None (``best_step`` is set either way).
+    * Shuffling uses ``rng``: one ``draws.draw_epoch`` per epoch, at its start.
+
+    Subclasses implement :meth:`train_step` and :meth:`validation_step`.
+    """
+
+    def __init__(self, model, learning_rate: float, batch_size: int, shuffle_dataset: bool,
+                 X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray,
+                 *, rng: np.random.Generator | None = None,
+                 early_stopping_patience: int | None = None,
+                 validations_per_epoch: int = 5) -> None:
+        if shuffle_dataset and rng is None:
+            raise ValueError("shuffle_dataset=True needs rng=np.random.Generator (draws.make_rng)")
+        self.model = model
+        self.learning_rate = float(learning_rate)
+        self.batch_size = batch_size
+        self.shuffle_dataset = shuffle_dataset
+        self.X_train, self.Y_train = X_train, Y_train
+        self.X_val, self.Y_val = X_val, Y_val
+        self.rng = rng
+        self.early_stopping_patience = early_stopping_patience
+        self.batches_per_epoch = len(draws.batch_slices(len(X_train), batch_size, drop_last=True))
+        if self.batches_per_epoch == 0:
+            raise ValueError(f"{len(X_train)} training samples make no batch of {batch_size}")
+        # The starter's num_steps_per_val; at least 1 so that an epoch of fewer than
+        # validations_per_epoch batches validates every step instead of dividing by zero.
+        self.validation_interval = max(1, self.batches_per_epoch // validations_per_epoch)
+        self.stopped_epoch: int | None = None
+        self.stopped_step: int | None = None
+        self.best_step: int | None = None
+
+    def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
+        """One gradient-descent step on a batch; returns the batch's data loss before it."""
+        raise NotImplementedError
+
+    def validation_step(self) -> tuple[float, float, float]:
+        """Returns (validation loss, training accuracy, validation accuracy), whole sets."""
+        raise NotImplementedError
+
+    def train(self, num_epochs: int) -> tuple[dict, dict]:
+        """Train for ``num_epochs`` (or until early stopping); returns the starter's
+        ``(train_history, val_history)``, dicts of dicts keyed by global step."""
+        train_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
+        val_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
+        self.stopped_epoch = self.stopped_step = self.best_step = None
+        val_losses: list[float] = []
+        best_loss, best_w = np.inf, None
+        global_step = 0
+        for epoch in range(num_epochs):
+            loader = batch_loader(self.X_train, self.Y_train, self.batch_size,
+                                  shuffle=self.shuffle_dataset, rng=self.rng)
+            for X_batch, Y_batch in loader:
+                train_history["loss"][global_step] = float(self.train_step(X_batch, Y_batch))
+                if global_step % self.validation_interval == 0:
+                    val_loss, accuracy_train, accuracy_val = self.validation_step()
+                    val_loss = float(val_loss)
+                    train_history["accuracy"][global_step] = float(accuracy_train)
+                    val_history["loss"][global_step] = val_loss
+                    val_history["accuracy"][global_step] = float(accuracy_val)
+                    val_losses.append(val_loss)
+                    if val_loss < best_loss:  # strict: ties keep the earliest
+                        best_loss, best_w = val_loss, self.model.w.copy()
+                        self.best_step = global_step
+                    if self._should_stop(val_losses):
+                        if best_w is not None:  # None only if every loss was nan
+                            self.model.w = best_w
+                        self.stopped_epoch, self.stopped_step = epoch, global_step
+                        return train_history, val_history
+                global_step += 1
+        return train_history, val_history
+
+    def _should_stop(self, val_losses: list[float]) -> bool:
+        """No improvement over the last p validations: the oldest of the last p + 1 is their
+        minimum (ties count as no improvement)."""
+        p = self.early_stopping_patience
+        if p is None or len(val_losses) <= p:
+            return False
+        window = val_losses[-(p + 1):]
+        return window[0] <= min(window[1:])
+
+
+class _GradientDescentTrainer(BaseTrainer):
+    """train_step and validation_step of tasks 2 and 3, which differ only in loss and accuracy."""
+
+    @staticmethod
+    def loss_function(targets: np.ndarray, outputs: np.ndarray) -> np.floating:
+        raise NotImplementedError
+
+    @staticmethod
+    def accuracy_function(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
+        raise NotImplementedError
+
+    def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
+        """Forward, loss (before the update), backward, ``w <- w - lr * grad`` (in place)."""
+        outputs = self.model.forward(X_batch)
+        loss = self.loss_function(Y_batch, outputs)
+        self.model.backward(X_batch, outputs, Y_batch)
+        F.sgd_update({"w": self.model.w}, {"w": self.model.grad}, self.learning_rate)
+        return float(loss)
+
+    def validation_step(self) -> tuple[float, float, float]:
+        loss = self.loss_function(self.Y_val, self.model.forward(self.X_val))
+        accuracy_train = self.accuracy_function(self.X_train, self.Y_train, self.model)
+        accuracy_val = self.accuracy_function(self.X_val, self.Y_val, self.model)
+        return float(loss), accuracy_train, accuracy_val
+
+
+class LogisticTrainer(_GradientDescentTrainer):
+    """Task 2: binary cross-entropy (eq. 3) and accuracy at the 0.5 threshold."""
+
+    loss_function = staticmethod(binary_cross_entropy_loss)
+    accuracy_function = staticmethod(binary_accuracy)
+
+
+class SoftmaxTrainer(_GradientDescentTrainer):
+    """Task 3-4: categorical cross-entropy (eq. 5) and argmax accuracy."""
+
+    loss_function = staticmethod(cross_entropy_loss)
+    accuracy_function = staticmethod(accuracy)

@@ -1,0 +1,117 @@
+"""Train any experiment definition with the NumPy implementation and save the run.
+
+``run_experiment`` is what ``python -m numpy_impl EXPERIMENT`` calls: it loads the
+experiment's split, draws the initialization from the experiment's one generator,
+trains with the text's own trainer (the TDT4265 ``BaseTrainer`` or DD2424's
+``mini_batch_gd``) and writes ``history.json``, ``weights.npz`` and ``metrics.json``
+to a run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from numpy_impl import dd2424, tdt4265
+from numpy_impl.draws import make_rng
+from numpy_impl.experiments import Experiment
+from numpy_impl.splits import Split, load_split
+
+RUNS_DIR = Path("runs") / "numpy"
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    experiment: Experiment
+    params: dict[str, np.ndarray]
+    history: dict[str, Any]
+    metrics: dict[str, float]
+    run_dir: Path | None
+
+
+def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
+                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
+    binary = exp.model == "TDT4265Binary"
+    model = tdt4265.BinaryModel() if binary else tdt4265.SoftmaxModel(exp.lam)
+    model.w = model.w.astype(exp.dtype)
+    Trainer = tdt4265.LogisticTrainer if binary else tdt4265.SoftmaxTrainer
+    trainer = Trainer(model, exp.lr, exp.batch_size, exp.shuffle, split.X_train, split.Y_train,
+                      split.X_val, split.Y_val, rng=rng,
+                      early_stopping_patience=exp.early_stopping_patience)
+    train_history, val_history = trainer.train(exp.max_epochs)
+    loss = tdt4265.binary_cross_entropy_loss if binary else tdt4265.cross_entropy_loss
+    acc = tdt4265.binary_accuracy if binary else tdt4265.accuracy
+    metrics = {
+        "train/loss": float(loss(split.Y_train, model.forward(split.X_train))),
+        "train/acc": float(acc(split.X_train, split.Y_train, model)),
+        "val/loss": float(loss(split.Y_val, model.forward(split.X_val))),
+        "val/acc": float(acc(split.X_val, split.Y_val, model)),
+        "stopped_epoch": getattr(trainer, "stopped_epoch", None),
+        "stopped_step": getattr(trainer, "stopped_step", None),
+    }
+    return {"w": model.w}, {"train": train_history, "val": val_history}, metrics
+
+
+def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator
+                  ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
+    K, d = split.Y_train.shape[0], split.X_train.shape[0]
+    init = {k: v.astype(exp.dtype) for k, v in dd2424.init_network(K, d, rng).items()}
+    gd_params = {
+        "n_batch": exp.batch_size, "eta": exp.lr, "n_epochs": exp.max_epochs,
+        "shuffle": exp.shuffle, "flip": exp.flip, "image_shape": split.image_shape,
+        "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience,
+    }
+    loss = "multiple_bce" if exp.model == "DD2424MultiBCE" else "softmax"
+    network, history = dd2424.mini_batch_gd(split.X_train, split.Y_train, gd_params, init,
+                                            exp.lam, rng, split.X_val, split.Y_val, loss=loss)
+    apply = dd2424.apply_network_sigmoid if loss == "multiple_bce" else dd2424.apply_network
+    metrics = {f"{name}/acc": float(dd2424.compute_accuracy(apply(X, network), Y.argmax(0)))
+               for name, X, Y in (("train", split.X_train, split.Y_train),
+                                  ("val", split.X_val, split.Y_val),
+                                  ("test", split.X_test, split.Y_test))}
+    for key, values in history.items():
+        if isinstance(values, list) and values:
+            metrics[f"final/{key}"] = float(values[-1])
+    return network, history, metrics
+
+
+def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True
+                   ) -> RunResult:
+    """Train ``exp`` with the NumPy implementation; save it under ``runs_dir/<name>/``."""
+    split = load_split(exp)
+    if verbose:
+        sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
+        print(f"[numpy] {exp.name}: {exp.model}, data: {split.description}")
+        print(f"[numpy] images: {sizes}; {exp.dtype}, lr {exp.lr}, lambda {exp.lam}, "
+              f"batch {exp.batch_size}, {exp.max_epochs} epochs, seed {exp.seed}")
+    rng = make_rng(exp.seed)
+    train = _train_tdt4265 if exp.text == "tdt4265" else _train_dd2424
+    params, history, metrics = train(exp, split, rng)
+    run_dir = None
+    if runs_dir is not None:
+        run_dir = Path(runs_dir) / exp.name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(run_dir / "weights.npz", **params)
+        (run_dir / "history.json").write_text(json.dumps(history, indent=1, default=_json))
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, default=_json))
+        (run_dir / "experiment.yaml").write_text(yaml.safe_dump(exp.config, sort_keys=False))
+    if verbose:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                          if isinstance(v, float) and "/" in k and not k.startswith("final"))
+        print(f"[numpy] final: {shown}")
+        if run_dir is not None:
+            print(f"[numpy] history, weights and metrics in {run_dir}/")
+    return RunResult(exp, params, history, metrics, run_dir)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

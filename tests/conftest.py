@@ -1,0 +1,42 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Path:
+    """The folder that ``local_http_server`` serves; tests put their files here."""
+    root = tmp_path / "www"
+    root.mkdir()
+    return root
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def local_http_server(http_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 (free port) serving ``http_root``; yields its base URL."""
+    # a proxy set in the environment must not swallow requests to the loopback server
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    handler = functools.partial(_QuietHandler, directory=str(http_root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
