@@ -27,7 +27,8 @@ def parse_overrides(args: list[str]) -> dict[str, object]:
     it = iter(args)
     for arg in it:
         if not arg.startswith("--"):
-            raise ExperimentError(f"unexpected argument {arg!r}; overrides look like --model.lam 0.1")
+            raise ExperimentError(
+                f"unexpected argument {arg!r}; overrides look like --model.lam 0.1")
         key, eq, value = arg[2:].partition("=")
         if not eq:
             value = next(it, None)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(experiment_names()))
         return 0
     # Imported here so that --list and --help stay instant.
-    from numpy_impl.data import DatasetNotFoundError
+    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
     from numpy_impl.grid import run_grid
     from numpy_impl.train import run_experiment
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             run_grid(args.experiment, overrides, args.runs_dir)
         else:
             run_experiment(load_experiment(args.experiment, overrides), args.runs_dir)
-    except (ExperimentError, DatasetNotFoundError, ValueError) as err:
+    except (ExperimentError, DatasetNotFoundError, UnsafePickleError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

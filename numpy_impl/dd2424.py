@@ -16,6 +16,7 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
@@ -34,18 +35,23 @@ def init_network(K: int, d: int, rng: np.random.Generator) -> dict[str, np.ndarr
 # ----------------------------------------------------------------------------- data
 
 
-def load_batch(path: str | PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exercise 1.1, LoadBatch: a CIFAR-10 batch file -> ``(X, Y, y)``.
+def batch_arrays(data: np.ndarray, labels: np.ndarray, dtype: DTypeLike = np.float64
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images as rows of uint8 (n, d) and their labels -> the text's ``(X, Y, y)``.
 
-    X: (d, n) float64 in [0, 1] (one column per image); Y: (K, n) one-hot, same dtype as X;
+    X: (d, n) in [0, 1] (one column per image); Y: (K, n) one-hot, same dtype as X;
     y: (n,) integer labels 0..9.
     """
-    from numpy_impl.data import load_cifar_batch  # the file format is data.py's business
-
-    data, labels = load_cifar_batch(path)
-    X = data.T.astype(np.float64) / 255
+    X = data.T.astype(dtype) / 255
     Y = F.one_hot(labels, K_CIFAR, X.dtype).T
     return X, Y, labels
+
+
+def load_batch(path: str | PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exercise 1.1, LoadBatch: a CIFAR-10 batch file -> ``(X, Y, y)`` (see batch_arrays)."""
+    from numpy_impl.data import load_cifar_batch  # the file format is data.py's business
+
+    return batch_arrays(*load_cifar_batch(path))
 
 
 def mean_std(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -304,9 +310,10 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     eta = float(params["eta"])
     plateau = (PlateauDecay(params["lr_plateau_patience"])
                if params["lr_plateau_patience"] is not None else None)
-    history: dict[str, list] = {key: [] for key in (
-        "train_loss", "train_cost", "train_accuracy",
-        *(("val_loss", "val_cost", "val_accuracy") if has_val else ()), "eta")}
+    splits = {"train": (X, Y), **({"val": (X_val, Y_val)} if has_val else {})}
+    history: dict[str, list] = {f"{prefix}_{key}": [] for prefix in splits
+                                for key in ("loss", "cost", "accuracy")}
+    history["eta"] = []
 
     for epoch in range(params["n_epochs"]):
         plan = draws.draw_epoch(rng, n, shuffle, flip)
@@ -320,9 +327,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             F.sgd_update(network, objective.backward(Xb, Yb, P, network, lam), eta)
 
         history["eta"].append(eta)
-        for prefix, (XX, YY) in (("train", (X, Y)), ("val", (X_val, Y_val))):
-            if prefix == "val" and not has_val:
-                continue
+        for prefix, (XX, YY) in splits.items():
             for key, value in evaluate(XX, YY, network, lam, loss).items():
                 history[f"{prefix}_{key}"].append(value)
 

@@ -25,7 +25,7 @@ def make_rng(seed: int = 42) -> np.random.Generator:
 
 
 def init_dd2424(K: int, d: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """DD2424 initialisation: ``W = 0.01 * N(0, 1)`` of shape (K, d), drawn before ``b = 0`` (K, 1)."""
+    """DD2424 initialisation: ``W = 0.01 * N(0, 1)`` (K, d), drawn before ``b = 0`` (K, 1)."""
     W = 0.01 * rng.standard_normal(size=(K, d))
     b = np.zeros((K, 1))
     return {"W": W, "b": b}

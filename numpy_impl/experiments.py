@@ -113,7 +113,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise ExperimentError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(config, dict):
-        raise ExperimentError(f"{path}: expected a mapping of sections, got {type(config).__name__}")
+        raise ExperimentError(
+            f"{path}: expected a mapping of sections, got {type(config).__name__}")
     return config
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from numpy_impl import data, dd2424, tdt4265
 from numpy_impl.draws import make_rng
-from numpy_impl.experiments import Experiment
+from numpy_impl.experiments import Experiment, ExperimentError
 
 TDT4265_TRAIN_SIZE = 20_000
 BINARY_DIGITS = {2: 1.0, 3: 0.0}  # digit -> target
@@ -127,7 +127,8 @@ def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches:
         images = np.concatenate([b[0] for b in train_batches])
         labels = np.concatenate([b[1] for b in train_batches])
         if not 0 < val_size < len(labels):
-            raise ValueError(f"data.val_size is {val_size}; it must lie in 1..{len(labels) - 1}")
+            raise ExperimentError(
+                f"data.val_size is {val_size}; it must lie in 1..{len(labels) - 1}")
         train, val = (images[:-val_size], labels[:-val_size]), (images[-val_size:],
                                                                 labels[-val_size:])
         recipe = f"all {NUM_CIFAR_BATCHES} batches minus {val_size} for validation"
@@ -148,7 +149,7 @@ def load_split(exp: Experiment) -> Split:
     """The split an experiment names, at its dtype."""
     if exp.split.startswith("tdt4265"):
         if exp.dataset != "mnist":
-            raise ValueError(f"{exp.path}: the TDT4265 splits are defined on MNIST only")
+            raise ExperimentError(f"{exp.path}: the TDT4265 splits are defined on MNIST only")
         return tdt4265_split(exp.root, exp.split == "tdt4265_binary", exp.download, exp.dtype)
     return dd2424_split(exp.dataset, exp.root, exp.split == "dd2424_all", exp.val_size,
                         exp.download, exp.dtype)

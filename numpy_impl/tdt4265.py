@@ -87,7 +87,7 @@ class _LinearModel:
         _check_same_shape(targets, outputs)
         y = np.asarray(targets).astype(outputs.dtype, copy=False)
         N = X.shape[0]
-        self.grad = -(X.T @ (y - outputs)) + F.l2_gradient(self.w, self.l2_reg_lambda)
+        self.grad = -(X.T @ (y - outputs)) / N + F.l2_gradient(self.w, self.l2_reg_lambda)
 
 
 class BinaryModel(_LinearModel):
@@ -124,6 +124,15 @@ def one_hot_encode(Y: np.ndarray, num_classes: int, dtype: DTypeLike = np.float6
 
 class _Forward(Protocol):
     def forward(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class TrainableModel(_Forward, Protocol):
+    """What the trainer needs: the starter's model interface."""
+
+    w: np.ndarray
+    grad: np.ndarray | None
+
+    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None: ...
 
 
 def binary_accuracy(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
@@ -182,8 +191,9 @@ class BaseTrainer:
     Subclasses implement :meth:`train_step` and :meth:`validation_step`.
     """
 
-    def __init__(self, model, learning_rate: float, batch_size: int, shuffle_dataset: bool,
-                 X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray,
+    def __init__(self, model: TrainableModel, learning_rate: float, batch_size: int,
+                 shuffle_dataset: bool, X_train: np.ndarray, Y_train: np.ndarray,
+                 X_val: np.ndarray, Y_val: np.ndarray,
                  *, rng: np.random.Generator | None = None,
                  early_stopping_patience: int | None = None,
                  validations_per_epoch: int = 5) -> None:
