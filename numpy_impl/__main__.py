@@ -20,22 +20,23 @@ from numpy_impl.experiments import (
 )
 
 
-def parse_overrides(args: list[str]) -> dict[str, object]:
-    """``["--model.lam", "0.1", "--data.root=DIR"]`` -> ``{"model.lam": 0.1, "data.root": "DIR"}``;
-    values are read as YAML scalars, so ``null``, ``true`` and numbers work."""
+def split_overrides(argv: list[str]) -> tuple[list[str], dict[str, object]]:
+    """Separate the dotted overrides (``--model.lam 0.1``, ``--data.root=DIR``) from the other
+    arguments; values are read as YAML scalars, so ``null``, ``true`` and numbers work."""
+    rest: list[str] = []
     overrides: dict[str, object] = {}
-    it = iter(args)
+    it = iter(argv)
     for arg in it:
-        if not arg.startswith("--"):
-            raise ExperimentError(
-                f"unexpected argument {arg!r}; overrides look like --model.lam 0.1")
-        key, eq, value = arg[2:].partition("=")
+        key, eq, value = arg.removeprefix("--").partition("=")
+        if not arg.startswith("--") or ("." not in key and key != "seed_everything"):
+            rest.append(arg)
+            continue
         if not eq:
             value = next(it, None)
             if value is None:
                 raise ExperimentError(f"override --{key} needs a value")
         overrides[key] = yaml.safe_load(value)
-    return overrides
+    return rest, overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                         "YAML path (default: %(default)s)")
     parser.add_argument("--runs-dir", default="runs/numpy", help="where runs are saved")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    args, rest = parser.parse_known_args(argv)
+    try:
+        rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
+    except ExperimentError as err:
+        parser.error(str(err))
+    args = parser.parse_args(rest)
     if args.list:
         print("\n".join(experiment_names()))
         return 0
@@ -60,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     from numpy_impl.train import run_experiment
 
     try:
-        overrides = parse_overrides(rest)
         if args.experiment.startswith("grids/"):
             run_grid(args.experiment, overrides, args.runs_dir)
         else:

@@ -108,7 +108,7 @@ def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches:
     """DD2424's data: batch 1 / batch 2 / test, or all batches minus ``val_size`` / test."""
     if dataset == "cifar10":
         if root is None:
-            raise data.DatasetNotFoundError(
+            raise ExperimentError(
                 "CIFAR-10 has no embedded copy: pass a data root (--data.root DIR) and, to fetch "
                 "it, --data.download true; or run the DD2424 recipe on the embedded MNIST subset "
                 "with --data.dataset mnist --data.root null")
