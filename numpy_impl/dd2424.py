@@ -20,6 +20,7 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
+from numpy_impl.steps import OnStep, StepRecord, ValidationRecord, copies
 
 K_CIFAR = 10
 IMAGE_SHAPES = {3072: (32, 32, 3), 784: (28, 28, 1)}  # d -> (height, width, channels)
@@ -266,10 +267,15 @@ class PlateauDecay:
         return eta
 
 
+def objective_of(loss: str | Objective) -> Objective:
+    """``OBJECTIVES[loss]`` for a name; an :class:`Objective` (e.g. your own) as it is."""
+    return OBJECTIVES[loss] if isinstance(loss, str) else loss
+
+
 def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: float,
-             loss: str = "softmax") -> dict[str, float]:
+             loss: str | Objective = "softmax") -> dict[str, float]:
     """Loss, cost and accuracy (eq. 4) of ``network`` on the whole of X (d, n), Y (K, n)."""
-    objective = OBJECTIVES[loss]
+    objective = objective_of(loss)
     P = objective.apply(X, network)
     return {
         "loss": float(objective.loss(P, Y)),
@@ -281,13 +287,17 @@ def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: 
 def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
                   init_network: dict[str, np.ndarray], lam: float, rng: np.random.Generator,
                   X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
-                  loss: str = "softmax") -> tuple[dict[str, np.ndarray], dict[str, list]]:
+                  loss: str | Objective = "softmax", on_step: OnStep | None = None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, list]]:
     """MiniBatchGD, Exercise 1.8 (plus the bonus options): train a deep copy of ``init_network``.
 
     gd_params: ``n_batch``, ``eta``, ``n_epochs``; optionally ``shuffle`` (True), ``flip``
     (False), ``lr_step_epochs`` (eta / 10 after every k epochs, i.e. torch's StepLR(k, 0.1)),
     ``lr_plateau_patience`` (see :class:`PlateauDecay`; needs X_val), ``image_shape``.
-    ``loss``: ``"softmax"`` (eq. 1-6) or ``"multiple_bce"`` (eq. 12-14).
+    ``loss``: ``"softmax"`` (eq. 1-6) or ``"multiple_bce"`` (eq. 12-14), or an
+    :class:`Objective` of your own. ``on_step`` (optional) receives a
+    :class:`numpy_impl.steps.StepRecord` after every update and, when X_val is given, a
+    :class:`numpy_impl.steps.ValidationRecord` after every epoch.
 
     Each epoch starts with ``draws.draw_epoch(rng, n, shuffle, flip)`` (a permutation when
     shuffling, then n flips when flipping) and makes ``n // n_batch`` updates (eq. 8-9) on full
@@ -299,7 +309,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     rate used during the epoch.
     """
     params = _gd_params(gd_params)
-    objective = OBJECTIVES[loss]
+    objective = objective_of(loss)
     has_val = X_val is not None and Y_val is not None
     if params["lr_plateau_patience"] is not None and not has_val:
         raise ValueError("lr_plateau_patience watches the validation cost: pass X_val and Y_val")
@@ -315,6 +325,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
                                 for key in ("loss", "cost", "accuracy")}
     history["eta"] = []
 
+    step = 0
     for epoch in range(params["n_epochs"]):
         plan = draws.draw_epoch(rng, n, shuffle, flip)
         for sl in draws.batch_slices(n, params["n_batch"]):
@@ -324,12 +335,24 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             if flip:
                 Xb = flip_images(Xb, plan.flip[sl], inds_flip)
             P = objective.apply(Xb, network)
-            F.sgd_update(network, objective.backward(Xb, Yb, P, network, lam), eta)
+            grads = objective.backward(Xb, Yb, P, network, lam)
+            if on_step is not None:  # the batch's loss and cost before the update
+                loss_cost = float(objective.loss(P, Yb)), float(objective.cost(P, Yb, network, lam))
+            F.sgd_update(network, grads, eta)
+            if on_step is not None:
+                on_step(StepRecord(epoch, step, Xb, Yb, *loss_cost, grads=copies(grads),
+                                   params=copies(network), lr=eta))
+            step += 1
 
         history["eta"].append(eta)
         for prefix, (XX, YY) in splits.items():
-            for key, value in evaluate(XX, YY, network, lam, loss).items():
+            for key, value in evaluate(XX, YY, network, lam, objective).items():
                 history[f"{prefix}_{key}"].append(value)
+        if on_step is not None and has_val:
+            on_step(ValidationRecord(epoch, step - 1, {
+                "val/loss": history["val_loss"][-1], "val/cost": history["val_cost"][-1],
+                "val/acc": history["val_accuracy"][-1],
+                "train/acc": history["train_accuracy"][-1]}))
 
         if params["lr_step_epochs"] is not None and (epoch + 1) % params["lr_step_epochs"] == 0:
             eta = eta * LR_DECAY_FACTOR

@@ -17,6 +17,8 @@ full set (see :func:`mnist_sets`), so every recipe runs scaled down.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,6 +31,17 @@ BINARY_DIGITS = {2: 1.0, 3: 0.0}  # digit -> target
 EMBEDDED_TEST_PER_DIGIT = 100  # of 500 per digit; the other 400 form the embedded training set
 EMBEDDED_ORDER_SEED = 5000  # fixes the (unsorted) order of the embedded sets, as MNIST is unsorted
 NUM_CIFAR_BATCHES = 5
+
+
+class Readers(Protocol):
+    """Where the raw arrays come from: :mod:`numpy_impl.data` itself, or another backend with
+    the same two functions (the Lightning reference's torchvision backend)."""
+
+    def load_mnist(self, root: Any, train: bool, download: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def load_cifar10(self, root: Any, download: bool = False
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class Split:
         return {k: v.shape[axis] for k, v in parts.items() if v is not None}
 
 
-def mnist_sets(root: str | None, download: bool = False
+def mnist_sets(root: str | None, download: bool = False, readers: Readers | ModuleType = data
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """MNIST's training and test images (N x 784 uint8) and labels, and where they came from.
 
@@ -64,8 +77,8 @@ def mnist_sets(root: str | None, download: bool = False
     and 100 per digit as the test set (4,000 and 1,000), each in a fixed shuffled order.
     """
     if root is not None:
-        train_x, train_y = data.load_mnist(root, train=True, download=download)
-        test_x, test_y = data.load_mnist(root, train=False, download=download)
+        train_x, train_y = readers.load_mnist(root, train=True, download=download)
+        test_x, test_y = readers.load_mnist(root, train=False, download=download)
         return train_x, train_y, test_x, test_y, f"MNIST from {root}"
     images, labels = data.load_embedded_mnist()
     rank = np.empty(len(labels), dtype=np.int64)
@@ -82,9 +95,9 @@ def mnist_sets(root: str | None, download: bool = False
 
 
 def tdt4265_split(root: str | None = None, binary: bool = False, download: bool = False,
-                  dtype: str = "float64") -> Split:
+                  dtype: str = "float64", readers: Readers | ModuleType = data) -> Split:
     """TDT4265's data: the first 20,000 training images train, the test images validate."""
-    train_x, train_y, val_x, val_y, source = mnist_sets(root, download)
+    train_x, train_y, val_x, val_y, source = mnist_sets(root, download, readers)
     train_x, train_y = train_x[:TDT4265_TRAIN_SIZE], train_y[:TDT4265_TRAIN_SIZE]
 
     def prepare(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +117,8 @@ def tdt4265_split(root: str | None = None, binary: bool = False, download: bool 
 
 
 def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches: bool = False,
-                 val_size: int = 1000, download: bool = False, dtype: str = "float64") -> Split:
+                 val_size: int = 1000, download: bool = False, dtype: str = "float64",
+                 readers: Readers | ModuleType = data) -> Split:
     """DD2424's data: batch 1 / batch 2 / test, or all batches minus ``val_size`` / test."""
     if dataset == "cifar10":
         if root is None:
@@ -112,12 +126,12 @@ def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches:
                 "CIFAR-10 has no embedded copy: pass a data root (--data.root DIR) and, to fetch "
                 "it, --data.download true; or run the DD2424 recipe on the embedded MNIST subset "
                 "with --data.dataset mnist --data.root null")
-        batches = data.load_cifar10(root, download=download)
+        batches = readers.load_cifar10(root, download=download)
         train_batches = [batches[f"data_batch_{i}"] for i in range(1, NUM_CIFAR_BATCHES + 1)]
         test = batches["test_batch"]
         source, image_shape = f"CIFAR-10 from {root}", (32, 32, 3)
     else:
-        train_x, train_y, test_x, test_y, source = mnist_sets(root, download)
+        train_x, train_y, test_x, test_y, source = mnist_sets(root, download, readers)
         cuts = np.array_split(np.arange(len(train_y)), NUM_CIFAR_BATCHES)
         train_batches = [(train_x[c], train_y[c]) for c in cuts]
         test = (test_x, test_y)
@@ -145,11 +159,18 @@ def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches:
                  f"{source}; DD2424 split, {recipe}, z-scored with the training mean and std")
 
 
-def load_split(exp: Experiment) -> Split:
-    """The split an experiment names, at its dtype."""
-    if exp.split.startswith("tdt4265"):
-        if exp.dataset != "mnist":
-            raise ExperimentError(f"{exp.path}: the TDT4265 splits are defined on MNIST only")
-        return tdt4265_split(exp.root, exp.split == "tdt4265_binary", exp.download, exp.dtype)
-    return dd2424_split(exp.dataset, exp.root, exp.split == "dd2424_all", exp.val_size,
-                        exp.download, exp.dtype)
+def load_split(dataset: str, split: str, root: str | None = None, download: bool = False,
+               val_size: int = 1000, dtype: str = "float64",
+               readers: Readers | ModuleType = data) -> Split:
+    """The split named ``split`` (``tdt4265``, ``tdt4265_binary``, ``dd2424``, ``dd2424_all``)
+    of ``dataset``, at ``dtype``; the fields are those of an experiment's ``data`` section."""
+    if split.startswith("tdt4265"):
+        if dataset != "mnist":
+            raise ExperimentError(f"data.split {split!r} is defined on MNIST only, not {dataset!r}")
+        return tdt4265_split(root, split == "tdt4265_binary", download, dtype, readers)
+    return dd2424_split(dataset, root, split == "dd2424_all", val_size, download, dtype, readers)
+
+
+def experiment_split(exp: Experiment) -> Split:
+    """The split an experiment definition names."""
+    return load_split(exp.dataset, exp.split, exp.root, exp.download, exp.val_size, exp.dtype)

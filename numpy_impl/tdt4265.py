@@ -16,6 +16,7 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
+from numpy_impl.steps import OnStep, StepRecord, ValidationRecord, copies
 
 NUM_PIXELS = 784
 NUM_INPUTS = NUM_PIXELS + 1  # the bias trick
@@ -188,8 +189,11 @@ class BaseTrainer:
       None (``best_step`` is set either way).
     * Shuffling uses ``rng``: one ``draws.draw_epoch`` per epoch, at its start.
 
-    Subclasses implement :meth:`train_step` and :meth:`validation_step`.
+    Subclasses implement :meth:`train_step` and :meth:`validation_step`; ``batch_loader``
+    (the starter's ``utils.batch_loader``) makes each epoch's batches and may be replaced too.
     """
+
+    batch_loader = staticmethod(batch_loader)
 
     def __init__(self, model: TrainableModel, learning_rate: float, batch_size: int,
                  shuffle_dataset: bool, X_train: np.ndarray, Y_train: np.ndarray,
@@ -225,9 +229,12 @@ class BaseTrainer:
         """Returns (validation loss, training accuracy, validation accuracy), whole sets."""
         raise NotImplementedError
 
-    def train(self, num_epochs: int) -> tuple[dict, dict]:
+    def train(self, num_epochs: int, on_step: OnStep | None = None) -> tuple[dict, dict]:
         """Train for ``num_epochs`` (or until early stopping); returns the starter's
-        ``(train_history, val_history)``, dicts of dicts keyed by global step."""
+        ``(train_history, val_history)``, dicts of dicts keyed by global step.
+
+        ``on_step`` (optional) receives a :class:`numpy_impl.steps.StepRecord` after every
+        update and a :class:`numpy_impl.steps.ValidationRecord` after every validation."""
         train_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
         val_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
         self.stopped_epoch = self.stopped_step = self.best_step = None
@@ -235,16 +242,24 @@ class BaseTrainer:
         best_loss, best_w = np.inf, None
         global_step = 0
         for epoch in range(num_epochs):
-            loader = batch_loader(self.X_train, self.Y_train, self.batch_size,
-                                  shuffle=self.shuffle_dataset, rng=self.rng)
+            loader = self.batch_loader(self.X_train, self.Y_train, self.batch_size,
+                                       shuffle=self.shuffle_dataset, rng=self.rng)
             for X_batch, Y_batch in loader:
+                w_before = self.model.w.copy() if on_step is not None else None
                 train_history["loss"][global_step] = float(self.train_step(X_batch, Y_batch))
+                if on_step is not None:
+                    on_step(self._step_record(epoch, global_step, X_batch, Y_batch,
+                                              train_history["loss"][global_step], w_before))
                 if global_step % self.validation_interval == 0:
                     val_loss, accuracy_train, accuracy_val = self.validation_step()
                     val_loss = float(val_loss)
                     train_history["accuracy"][global_step] = float(accuracy_train)
                     val_history["loss"][global_step] = val_loss
                     val_history["accuracy"][global_step] = float(accuracy_val)
+                    if on_step is not None:
+                        on_step(ValidationRecord(epoch, global_step, {
+                            "val/loss": val_loss, "val/cost": val_loss + self._penalty(),
+                            "val/acc": float(accuracy_val), "train/acc": float(accuracy_train)}))
                     val_losses.append(val_loss)
                     if val_loss < best_loss:  # strict: ties keep the earliest
                         best_loss, best_w = val_loss, self.model.w.copy()
@@ -256,6 +271,19 @@ class BaseTrainer:
                         return train_history, val_history
                 global_step += 1
         return train_history, val_history
+
+    def _penalty(self, w: np.ndarray | None = None) -> float:
+        """lambda * R(w) (eq. 9-10) of the current or the given weights; 0 without L2."""
+        lam = float(getattr(self.model, "l2_reg_lambda", 0.0))
+        return lam * float(F.l2_penalty(self.model.w if w is None else w))
+
+    def _step_record(self, epoch: int, step: int, X_batch: np.ndarray, Y_batch: np.ndarray,
+                     loss: float, w_before: np.ndarray) -> StepRecord:
+        """What ``on_step`` learns of an update: the cost uses the weights before it."""
+        return StepRecord(epoch=epoch, step=step, X=X_batch, Y=Y_batch, loss=loss,
+                          cost=loss + self._penalty(w_before),
+                          grads=copies({"w": self.model.grad}), params=copies({"w": self.model.w}),
+                          lr=self.learning_rate)
 
     def _should_stop(self, val_losses: list[float]) -> bool:
         """No improvement over the last p validations: the oldest of the last p + 1 is their

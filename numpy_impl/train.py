@@ -20,7 +20,7 @@ import yaml
 from numpy_impl import dd2424, tdt4265
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
-from numpy_impl.splits import Split, load_split
+from numpy_impl.splits import Split, experiment_split
 
 RUNS_DIR = Path("runs") / "numpy"
 
@@ -36,15 +36,51 @@ class RunResult:
     run_dir: Path | None
 
 
+def tdt4265_trainer(exp: Experiment, split: Split, rng: np.random.Generator, *,
+                    model_class: type | None = None,
+                    trainer_class: type[tdt4265.BaseTrainer] | None = None
+                    ) -> tdt4265.BaseTrainer:
+    """The TDT4265 model and trainer ``exp`` defines, on ``split``, ready to ``train``.
+
+    ``model_class`` (called with lambda, like the starter's ``SoftmaxModel(l2_reg_lambda)``) and
+    ``trainer_class`` replace the text's own classes, e.g. with a student's (compare/ does).
+    """
+    binary = exp.model == "TDT4265Binary"
+    model_class = model_class or (tdt4265.BinaryModel if binary else tdt4265.SoftmaxModel)
+    # lambda for both models, as the Lightning reference and numpy_impl.models apply it (the
+    # text's task 2 uses 0)
+    model = model_class(exp.lam)
+    model.w = model.w.astype(exp.dtype)
+    trainer_class = trainer_class or (tdt4265.LogisticTrainer if binary
+                                      else tdt4265.SoftmaxTrainer)
+    return trainer_class(model, exp.lr, exp.batch_size, exp.shuffle, split.X_train,
+                         split.Y_train, split.X_val, split.Y_val, rng=rng,
+                         early_stopping_patience=exp.early_stopping_patience)
+
+
+def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
+                     ) -> dict[str, Any]:
+    """``mini_batch_gd``'s keyword arguments for ``exp`` on ``split``: the training and
+    validation data, ``gd_params``, ``init_network`` (drawn now from ``rng``, W before b),
+    ``lam``, ``rng`` and ``loss``."""
+    K, d = split.Y_train.shape[0], split.X_train.shape[0]
+    init = {k: v.astype(exp.dtype) for k, v in dd2424.init_network(K, d, rng).items()}
+    gd_params = {
+        "n_batch": exp.batch_size, "eta": exp.lr, "n_epochs": exp.max_epochs,
+        "shuffle": exp.shuffle, "flip": exp.flip, "image_shape": split.image_shape,
+        "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience,
+    }
+    return {"X": split.X_train, "Y": split.Y_train, "gd_params": gd_params,
+            "init_network": init, "lam": exp.lam, "rng": rng, "X_val": split.X_val,
+            "Y_val": split.Y_val,
+            "loss": "multiple_bce" if exp.model == "DD2424MultiBCE" else "softmax"}
+
+
 def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
     binary = exp.model == "TDT4265Binary"
-    model = tdt4265.BinaryModel() if binary else tdt4265.SoftmaxModel(exp.lam)
-    model.w = model.w.astype(exp.dtype)
-    Trainer = tdt4265.LogisticTrainer if binary else tdt4265.SoftmaxTrainer
-    trainer = Trainer(model, exp.lr, exp.batch_size, exp.shuffle, split.X_train, split.Y_train,
-                      split.X_val, split.Y_val, rng=rng,
-                      early_stopping_patience=exp.early_stopping_patience)
+    trainer = tdt4265_trainer(exp, split, rng)
+    model = trainer.model
     train_history, val_history = trainer.train(exp.max_epochs)
     loss = tdt4265.binary_cross_entropy_loss if binary else tdt4265.cross_entropy_loss
     acc = tdt4265.binary_accuracy if binary else tdt4265.accuracy
@@ -61,16 +97,9 @@ def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
 
 def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator
                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
-    K, d = split.Y_train.shape[0], split.X_train.shape[0]
-    init = {k: v.astype(exp.dtype) for k, v in dd2424.init_network(K, d, rng).items()}
-    gd_params = {
-        "n_batch": exp.batch_size, "eta": exp.lr, "n_epochs": exp.max_epochs,
-        "shuffle": exp.shuffle, "flip": exp.flip, "image_shape": split.image_shape,
-        "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience,
-    }
-    loss = "multiple_bce" if exp.model == "DD2424MultiBCE" else "softmax"
-    network, history = dd2424.mini_batch_gd(split.X_train, split.Y_train, gd_params, init,
-                                            exp.lam, rng, split.X_val, split.Y_val, loss=loss)
+    arguments = dd2424_arguments(exp, split, rng)
+    network, history = dd2424.mini_batch_gd(**arguments)
+    loss = arguments["loss"]
     apply = dd2424.apply_network_sigmoid if loss == "multiple_bce" else dd2424.apply_network
     metrics = {f"{name}/acc": float(dd2424.compute_accuracy(apply(X, network), Y.argmax(0)))
                for name, X, Y in (("train", split.X_train, split.Y_train),
@@ -85,7 +114,7 @@ def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True
                    ) -> RunResult:
     """Train ``exp`` with the NumPy implementation; save it under ``runs_dir/<name>/``."""
-    split = load_split(exp)
+    split = experiment_split(exp)
     if verbose:
         sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
         print(f"[numpy] {exp.name}: {exp.model}, data: {split.description}")

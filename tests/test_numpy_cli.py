@@ -15,7 +15,7 @@ from fakes import write_cifar_root
 from numpy_impl import dd2424
 from numpy_impl.__main__ import main
 from numpy_impl.experiments import experiment_names, load_experiment
-from numpy_impl.splits import load_split
+from numpy_impl.splits import experiment_split
 from numpy_impl.train import run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_the_texts_reference_numbers_on_real_cifar10() -> None:
     """DD2424: seed 42, W before b, n_batch 100, eta .001, lam 0: training cost 1.972 after the
     first epoch; test accuracy 39.13% after 40 shuffled epochs."""
     exp = load_experiment("dd2424/setting2", {"data.root": CIFAR_ROOT})
-    split = load_split(exp)
+    split = experiment_split(exp)
     rng = dd2424.make_rng(exp.seed)
     init = dd2424.init_network(10, 3072, rng)
     params = {"n_batch": 100, "eta": 0.001, "n_epochs": 40, "shuffle": True}
@@ -113,7 +113,7 @@ def test_the_texts_reference_numbers_on_real_cifar10() -> None:
 def test_the_reference_recipe_runs_on_generated_cifar_files(cifar_root: Path) -> None:
     """The code path of the test above, on generated files in the real format."""
     exp = load_experiment("dd2424/setting2", {"data.root": str(cifar_root)})
-    split = load_split(exp)
+    split = experiment_split(exp)
     rng = dd2424.make_rng(exp.seed)
     init = dd2424.init_network(10, 3072, rng)
     params = {"n_batch": 100, "eta": 0.001, "n_epochs": 2, "shuffle": True}

@@ -1,0 +1,255 @@
+"""The experiments' data as a LightningDataModule: numpy_impl's split, numpy_impl's draws.
+
+There is no second reader and no second split: :class:`ExperimentDataModule` calls
+:func:`numpy_impl.splits.load_split` (same files, same preprocessing, same dtype) and keeps the
+arrays in memory as tensors (``torch.from_numpy``, no copy). Training batches are sliced from
+those tensors in the order :func:`numpy_impl.draws.draw_epoch` gives, from the one generator
+``rng`` that also draws the initial weights, so for a seed the batches are exactly the NumPy
+trainer's. Batches are ``(X, Y)`` in the split's layout (TDT4265 rows, DD2424 columns).
+
+``backend="torchvision"`` (the optional ``torchvision`` extra) reads MNIST and CIFAR-10 through
+``torchvision.datasets`` from the same root and feeds the arrays into the same split code.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any, Literal
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+
+from numpy_impl import data as numpy_data
+from numpy_impl import dd2424, draws, splits
+from numpy_impl.experiments import PRECISIONS
+from numpy_impl.splits import Split
+
+Batch = tuple[Tensor, Tensor]
+
+
+class TrainingBatches:
+    """Every training epoch's mini-batches, sliced from in-memory tensors.
+
+    Iterating draws the epoch's plan (``draws.draw_epoch(rng, n, shuffle, flip)``, once, when the
+    first batch is taken: Lightning also calls ``iter()`` once just to check that this is
+    iterable, which must not draw) and yields ``len(draws.batch_slices(n, batch_size))`` full
+    batches in that order, flipped where the plan flips (``numpy_impl.dd2424.flip_images``).
+
+    Under data parallelism rank r of w takes positions ``r*B/w : (r+1)*B/w`` of every global
+    batch, so the ranks' equally weighted mean gradient (DDP's average) is the full batch's.
+    """
+
+    def __init__(self, datamodule: ExperimentDataModule, rank: int = 0,
+                 world_size: int = 1) -> None:
+        if datamodule.batch_size % world_size:
+            raise ValueError(
+                f"data.batch_size {datamodule.batch_size} must be a multiple of the number of "
+                f"processes ({world_size}), so that every rank takes an equal share of each "
+                "batch and the averaged gradient equals the whole batch's")
+        self.datamodule = datamodule
+        self.X, self.Y = datamodule.tensors["train"]
+        self.axis = datamodule.axis
+        self.n = self.X.shape[self.axis]
+        self.slices = draws.batch_slices(self.n, datamodule.batch_size)
+        share = datamodule.batch_size // world_size
+        self.share = slice(rank * share, (rank + 1) * share)
+
+    def __len__(self) -> int:
+        return len(self.slices)
+
+    def __iter__(self) -> Iterator[Batch]:
+        dm = self.datamodule
+        plan = draws.draw_epoch(dm.rng, self.n, dm.shuffle, dm.flip)
+        dm.last_plan = plan
+        for sl in self.slices:
+            positions = np.arange(sl.start, sl.stop)[self.share]
+            index = torch.from_numpy(plan.order[positions])
+            X = self.X.index_select(self.axis, index)
+            Y = self.Y.index_select(self.axis, index)
+            if plan.flip is not None:
+                X = torch.from_numpy(dd2424.flip_images(X.numpy(), plan.flip[positions],
+                                                        dm.flip_inds))
+            yield X, Y
+
+
+class WholeSet:
+    """A whole part of the split (validation or test) as one batch: the texts evaluate whole
+    sets, and a single batch keeps Lightning's epoch mean equal to the set's value."""
+
+    def __init__(self, X: Tensor, Y: Tensor) -> None:
+        self.X, self.Y = X, Y
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[Batch]:
+        yield self.X, self.Y
+
+
+class ExperimentDataModule(L.LightningDataModule):
+    """An experiment's ``data`` section (configs/*.yaml) as a LightningDataModule.
+
+    Args:
+        dataset: ``"mnist"`` or ``"cifar10"``.
+        split: ``"tdt4265"``, ``"tdt4265_binary"``, ``"dd2424"`` or ``"dd2424_all"``
+            (see :mod:`numpy_impl.splits`).
+        root: the data folder (torchvision's layout); None: the embedded MNIST subset.
+        download: fetch missing files (MNIST, CIFAR-10) into ``root``.
+        batch_size: the global mini-batch size (split across processes under DDP).
+        shuffle: a new permutation before every epoch.
+        flip: flip each training image horizontally with probability 0.5 (DD2424 2.1b).
+        val_size: images held out for validation by ``"dd2424_all"``.
+        seed: seeds the one generator (``make_rng``); the CLI links it to ``seed_everything``.
+        backend: ``"numpy"`` (numpy_impl.data's readers) or ``"torchvision"``.
+
+    Attributes (for the models and the parity tool): ``rng`` (the generator, shared with the
+    initialisation), ``split`` (the :class:`numpy_impl.splits.Split`, after setup),
+    ``tensors`` (``{"train"|"val"|"test": (X, Y)}`` views of the split), ``last_plan`` (the
+    :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
+    """
+
+    def __init__(self, dataset: Literal["mnist", "cifar10"],
+                 split: Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"],
+                 root: str | None = None, download: bool = False, batch_size: int = 100,
+                 shuffle: bool = False, flip: bool = False, val_size: int = 1000, seed: int = 0,
+                 backend: Literal["numpy", "torchvision"] = "numpy") -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.dataset, self.split_name = dataset, split
+        self.root = None if root in (None, "", "null") else str(root)
+        self.download, self.batch_size = download, int(batch_size)
+        self.shuffle, self.flip, self.val_size = shuffle, flip, val_size
+        self.backend = backend
+        self.rng = draws.make_rng(seed)
+        self.split: Split | None = None
+        self.tensors: dict[str, Batch] = {}
+        self.last_plan: draws.EpochPlan | None = None
+        self.flip_inds: np.ndarray | None = None
+
+    @property
+    def dtype(self) -> str:
+        """The arrays' dtype, from the Trainer's precision: "64-true" float64, "32-true" float32."""
+        precision = str(self.trainer.precision) if self.trainer is not None else "64-true"
+        if precision not in PRECISIONS:
+            raise ValueError(f"trainer.precision {precision!r} is not supported; use one of "
+                             f"{', '.join(PRECISIONS)}")
+        return PRECISIONS[precision]
+
+    @property
+    def axis(self) -> int:
+        """The sample axis of the split's arrays: 0 for rows, 1 for columns."""
+        assert self.split is not None, "setup() loads the split"
+        return 0 if self.split.layout == "rows" else 1
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Full batches per epoch, as numpy_impl counts them (the last partial one dropped)."""
+        return len(draws.batch_slices(self.tensors["train"][0].shape[self.axis], self.batch_size))
+
+    def load_split(self, download: bool = False) -> Split:
+        """numpy_impl's split for these settings, read by the chosen backend."""
+        return splits.load_split(self.dataset, self.split_name, self.root, download,
+                                 self.val_size, self.dtype, readers(self.backend))
+
+    def prepare_data(self) -> None:
+        # Lightning calls this on one process per node: download there, once, and keep the
+        # split for setup() (which every process runs).
+        if self.download and self.split is None:
+            self.split = self.load_split(download=True)
+
+    def setup(self, stage: str) -> None:
+        if self.split is None:
+            self.split = self.load_split(download=False)
+        split = self.split
+        if self.flip:
+            if split.layout != "columns":
+                raise ValueError("data.flip is part of the DD2424 recipe (its splits only)")
+            self.flip_inds = dd2424.flip_indices(*split.image_shape)
+        self.tensors = {
+            name: (torch.from_numpy(X), torch.from_numpy(Y))
+            for name, X, Y in (("train", split.X_train, split.Y_train),
+                               ("val", split.X_val, split.Y_val),
+                               ("test", split.X_test, split.Y_test))
+            if X is not None
+        }
+
+    @property
+    def has_test(self) -> bool:
+        return "test" in self.tensors
+
+    def train_dataloader(self) -> TrainingBatches:
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        return TrainingBatches(self, rank, world)
+
+    def val_dataloader(self) -> WholeSet:
+        return WholeSet(*self.tensors["val"])
+
+    def test_dataloader(self) -> WholeSet:
+        if not self.has_test:
+            raise ValueError(f"the {self.split_name!r} split has no test set")
+        return WholeSet(*self.tensors["test"])
+
+    def state_dict(self) -> dict[str, Any]:
+        # Saved in every checkpoint: a run resumed from an epoch's end draws what an
+        # uninterrupted run would.
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state_dict["rng"]
+
+
+# ---------------------------------------------------------------------- the torchvision backend
+
+
+def _torchvision_datasets() -> Any:
+    try:
+        from torchvision import datasets  # the optional extra; only ever imported here
+    except ImportError as err:
+        raise ImportError("--data.backend torchvision needs torchvision: pip install "
+                          "'numpy-lightning-parity[torchvision]'") from err
+    return datasets
+
+
+def torchvision_mnist(root: str, train: bool, download: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST through torchvision, as :func:`numpy_impl.data.load_mnist` returns it: images uint8
+    (N, 784), labels int64 (N,)."""
+    ds = _torchvision_datasets().MNIST(root, train=train, download=download)
+    images = ds.data.numpy().reshape(len(ds.data), 28 * 28)
+    return np.ascontiguousarray(images, dtype=np.uint8), ds.targets.numpy().astype(np.int64)
+
+
+def torchvision_cifar10(root: str, download: bool = False
+                        ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10 through torchvision, as :func:`numpy_impl.data.load_cifar10` returns it: the
+    batches ``data_batch_1..5`` and ``test_batch``, data uint8 (N, 3072) channel-major (as
+    stored: 1024 R, then G, then B), labels int64 (N,)."""
+    datasets = _torchvision_datasets()
+    out = {}
+    for train in (True, False):
+        ds = datasets.CIFAR10(root, train=train, download=download)
+        # torchvision turns the stored rows into N x 32 x 32 x 3 (HWC): undo that
+        images = np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2).reshape(len(ds.data), 3072))
+        labels = np.asarray(ds.targets, dtype=np.int64)
+        if train:  # torchvision concatenates data_batch_1..5 in order; cut them apart again
+            names = [f"data_batch_{i}" for i in range(1, splits.NUM_CIFAR_BATCHES + 1)]
+            parts = zip(np.split(images, len(names)), np.split(labels, len(names)), strict=True)
+            out.update(zip(names, parts, strict=True))
+        else:
+            out["test_batch"] = (images, labels)
+    return out
+
+
+def readers(backend: str) -> splits.Readers | ModuleType:
+    """Where the split's raw arrays come from: numpy_impl.data, or torchvision's datasets."""
+    if backend == "numpy":
+        return numpy_data
+    if backend != "torchvision":
+        raise ValueError(f"data.backend is {backend!r}; expected 'numpy' or 'torchvision'")
+    _torchvision_datasets()  # fail early, with the install hint
+    return types.SimpleNamespace(load_mnist=torchvision_mnist, load_cifar10=torchvision_cifar10)

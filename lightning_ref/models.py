@@ -1,0 +1,350 @@
+"""The four models of the two texts as LightningModules, with autograd in place of the NumPy
+side's hand-written gradients.
+
+Each module holds exactly the NumPy model's parameters, by the same names, shapes and
+orientation (``w`` (785, K) for TDT4265; ``W`` (K, d) and ``b`` (K, 1) for DD2424), created in
+:meth:`ParityModule.setup` from the same initialisation (:mod:`numpy_impl.draws`, drawn from the
+data module's one generator), so both sides start bit-identical. ``training_step`` returns the
+cost J = data loss + lam * R (R = sum of squared weights, no 1/2), so autograd's gradient holds
+the texts' ``2 * lam * W`` and the optimizer is plain SGD (no momentum, no weight decay).
+
+A batch is ``(X, Y)`` in the split's layout: ``"rows"`` (TDT4265: X (B, 785), Y (B, 1) or
+(B, 10)) or ``"columns"`` (DD2424: X (d, B), Y (K, B)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
+from torch import Tensor, nn
+from torchmetrics import Metric
+from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
+
+from numpy_impl import draws
+from numpy_impl.splits import Split
+
+Validation = Literal["starter", "epoch"]
+
+
+class ParityModule(L.LightningModule):
+    """What the four models share: parameters from the NumPy initialisation, the cost J, SGD
+    with the texts' learning-rate decay, and one evaluation of a whole set for every stage.
+
+    Args:
+        lr: the learning rate eta.
+        lam: the L2 strength lambda in J = loss + lambda * R.
+        validation: ``"starter"`` (TDT4265: after the update at step s whenever
+            s % (batches_per_epoch // 5) == 0) or ``"epoch"`` (DD2424: after every epoch).
+        early_stopping_patience: stop after this many validations without a lower validation
+            loss and restore the weights of the lowest one (TDT4265 task 2d); None: never.
+        lr_step_epochs: divide eta by 10 after every this many epochs (DD2424 2.1d).
+        lr_plateau_patience: divide eta by 10 when the validation cost has not improved for more
+            than this many epochs (DD2424 2.1d).
+    """
+
+    layout: ClassVar[str]  # the split's layout the model computes in: "rows" or "columns"
+
+    def __init__(self, lr: float, lam: float = 0.0, validation: Validation = "epoch",
+                 early_stopping_patience: int | None = None, lr_step_epochs: int | None = None,
+                 lr_plateau_patience: int | None = None) -> None:
+        super().__init__()
+        if validation not in ("starter", "epoch"):
+            raise ValueError(f"validation is {validation!r}; expected 'starter' or 'epoch'")
+        if lr_step_epochs is not None and lr_plateau_patience is not None:
+            raise ValueError("choose one of lr_step_epochs and lr_plateau_patience")
+        self.save_hyperparameters()
+        self.lr, self.lam = float(lr), float(lam)
+        self.validation = validation
+        self.early_stopping_patience = early_stopping_patience
+        self.lr_step_epochs, self.lr_plateau_patience = lr_step_epochs, lr_plateau_patience
+
+    # ------------------------------------------------------------------ what each model defines
+
+    def initial_parameters(self, split: Split, rng: np.random.Generator
+                           ) -> dict[str, np.ndarray]:
+        """The NumPy side's initial parameters for this split (drawing from ``rng`` if random)."""
+        raise NotImplementedError
+
+    def forward(self, X: Tensor) -> Tensor:
+        """The scores (logits) of every sample, in the model's layout."""
+        raise NotImplementedError
+
+    def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
+        """The data loss averaged over the batch (eq. 3, 5 or 14 of the texts)."""
+        raise NotImplementedError
+
+    def penalty(self) -> Tensor:
+        """R, the sum of the squared regularised weights."""
+        raise NotImplementedError
+
+    def predictions(self, scores: Tensor) -> Tensor:
+        """Predicted labels, as the accuracy metric takes them."""
+        raise NotImplementedError
+
+    def labels(self, Y: Tensor) -> Tensor:
+        """The targets, as the accuracy metric takes them."""
+        raise NotImplementedError
+
+    def make_accuracy(self, num_classes: int) -> Metric:
+        return MulticlassAccuracy(num_classes=num_classes, average="micro")
+
+    def class_weights(self) -> Tensor:
+        """One row of image weights per class (bias excluded), for the class-template images."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ parameters
+
+    def setup(self, stage: str) -> None:
+        # Built from data, as Lightning documents for models whose shapes come from the data:
+        # K and d come from the split, the values from the NumPy initialisation, drawn from the
+        # data module's generator before its first epoch draws (the DD2424 text's order).
+        if self._parameters:
+            return  # already built: a second stage (test after fit) must not draw again
+        datamodule = self.trainer.datamodule
+        if datamodule is None or getattr(datamodule, "split", None) is None:
+            raise RuntimeError(f"{type(self).__name__} builds its parameters from the data "
+                               "module's split: pass datamodule=ExperimentDataModule(...)")
+        self.check_split(datamodule.split)
+        params = self.initial_parameters(datamodule.split, datamodule.rng)
+        self.initialize(params, getattr(torch, datamodule.dtype))
+
+    def check_split(self, split: Split) -> None:
+        """Refuse a split this model cannot learn from (its layout, its kind of targets)."""
+        if split.layout != self.layout:
+            text = "TDT4265" if self.layout == "rows" else "DD2424"
+            raise ValueError(f"{type(self).__name__} trains on the {text} splits (one sample per "
+                             f"{self.layout[:-1]}); this split is laid out in {split.layout}")
+
+    def initialize(self, params: Mapping[str, np.ndarray],
+                   dtype: torch.dtype = torch.float64) -> None:
+        """Create the parameters (copies of ``params``, same names and shapes) and the metrics.
+
+        For use outside a Trainer too (gradient checks, the parity tool)."""
+        for name, value in params.items():
+            self.register_parameter(name, nn.Parameter(torch.tensor(value, dtype=dtype)))
+        num_classes = max(2, self.class_weights().shape[0])
+        # one metric object per stage, so that no stage's state leaks into another's
+        self.train_acc = self.make_accuracy(num_classes)
+        self.val_acc = self.make_accuracy(num_classes)
+        self.test_acc = self.make_accuracy(num_classes)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # load_from_checkpoint builds the module without a Trainer, so setup() has not created
+        # the parameters yet: take their shapes (and dtype) from the checkpoint.
+        if not self._parameters:
+            state = checkpoint["state_dict"]
+            self.initialize({k: v.cpu().numpy() for k, v in state.items()},
+                            next(iter(state.values())).dtype)
+
+    # ------------------------------------------------------------------ cost and evaluation
+
+    def loss_and_cost(self, X: Tensor, Y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(data loss, cost J = loss + lam * R, scores) of a batch (TDT4265 eq. 9, DD2424 eq. 5)."""
+        scores = self(X)
+        loss = self.data_loss(scores, Y)
+        return loss, loss + self.lam * self.penalty(), scores
+
+    def cost(self, X: Tensor, Y: Tensor) -> Tensor:
+        """J of a batch: what training minimises and autograd differentiates."""
+        return self.loss_and_cost(X, Y)[1]
+
+    @torch.no_grad()
+    def evaluate(self, X: Tensor, Y: Tensor, accuracy: Metric | None = None) -> dict[str, Tensor]:
+        """``{"loss", "cost", "acc"}`` of a whole set (``accuracy``: the stage's metric)."""
+        X, Y = X.to(self.device), Y.to(self.device)
+        loss, cost, scores = self.loss_and_cost(X, Y)
+        accuracy = self.val_acc if accuracy is None else accuracy
+        acc = accuracy(self.predictions(scores), self.labels(Y))
+        accuracy.reset()  # each call measures one whole set, nothing accumulates
+        return {"loss": loss, "cost": cost, "acc": acc}
+
+    def validation_metrics(self, X_val: Tensor, Y_val: Tensor) -> dict[str, Tensor]:
+        """One validation as the texts define it: loss, cost and accuracy of the whole
+        validation set, and the accuracy of the whole training set (TDT4265 2c, DD2424 Fig. 3)."""
+        val = self.evaluate(X_val, Y_val, self.val_acc)
+        train = self.evaluate(*self.trainer.datamodule.tensors["train"], self.train_acc)
+        return {**{f"val/{k}": v for k, v in val.items()}, "train/acc": train["acc"]}
+
+    # ------------------------------------------------------------------ Lightning hooks
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        X, Y = batch
+        loss, cost, _ = self.loss_and_cost(X, Y)
+        # sync_dist: under DDP each rank holds an equal share of the batch, so the mean over the
+        # ranks is the loss of the whole batch
+        self.log_dict({"train/loss": loss, "train/cost": cost}, on_step=True, on_epoch=False,
+                      prog_bar=True, sync_dist=True)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True,
+                 on_epoch=False)
+        return cost
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        # Lightning's own validation loop: the "epoch" rule (the "starter" rule runs
+        # validation_metrics from callbacks.StarterValidation instead)
+        metrics = self.validation_metrics(*batch)
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True,
+                      batch_size=1)
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        metrics = self.evaluate(*batch, self.test_acc)
+        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, on_step=False,
+                      on_epoch=True, sync_dist=True, batch_size=1)
+
+    def configure_optimizers(self) -> Any:
+        # Plain SGD, eq. 8-9: the L2 term is part of J, so no weight_decay (which would add
+        # lam * W, not 2 * lam * W, and would also reach b).
+        optimizer = torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.0, weight_decay=0.0)
+        if self.lr_step_epochs is not None:  # eta / 10 after every lr_step_epochs epochs
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.lr_step_epochs, gamma=0.1)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        if self.lr_plateau_patience is not None:  # eta / 10 when the validation cost plateaus
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=0.1, patience=self.lr_plateau_patience,
+                threshold=0.0, cooldown=0)
+            return {"optimizer": optimizer, "lr_scheduler": {
+                "scheduler": scheduler, "interval": "epoch", "monitor": "val/cost"}}
+        return optimizer
+
+    def configure_callbacks(self) -> list[Callback]:
+        # The validation cadence, early stopping and best-weight restore follow from the
+        # model's init args (each text's rules), so the module contributes them.
+        from lightning_ref.callbacks import validation_callbacks
+        from lightning_ref.figures import ClassTemplates
+
+        return [*validation_callbacks(self.validation, self.early_stopping_patience),
+                ClassTemplates()]
+
+
+class _TDT4265(ParityModule):
+    """TDT4265: one row per image, ``z = X @ w`` with w (785, K), zero initialisation."""
+
+    layout = "rows"
+
+    def initial_parameters(self, split: Split, rng: np.random.Generator
+                           ) -> dict[str, np.ndarray]:
+        return draws.init_tdt4265(split.Y_train.shape[1], split.X_train.shape[1])
+
+    def forward(self, X: Tensor) -> Tensor:
+        return X @ self.w
+
+    def penalty(self) -> Tensor:
+        # eq. 10: R(w) = ||w||^2 over every weight, the bias row included
+        return torch.sum(self.w * self.w)
+
+    def class_weights(self) -> Tensor:
+        return self.w[:-1].T  # the bias is the last input (the starter code's bias trick)
+
+
+class TDT4265Binary(_TDT4265):
+    """Task 2: logistic regression (eq. 1-3), w (785, 1); Y (B, 1) with 1 for a "2"."""
+
+    def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
+        # eq. 3 from the logits: -(y ln f + (1 - y) ln(1 - f)) with f = sigmoid(z), stably
+        return F.binary_cross_entropy_with_logits(scores, Y)
+
+    def predictions(self, scores: Tensor) -> Tensor:
+        # Task 2c: predict 1 when y_hat >= 0.5; BinaryAccuracy's own threshold is strict
+        # (y_hat > 0.5), which differs at y_hat = 0.5 (e.g. zero weights), so pass labels.
+        return (torch.sigmoid(scores) >= 0.5).long()
+
+    def labels(self, Y: Tensor) -> Tensor:
+        return Y.long()
+
+    def make_accuracy(self, num_classes: int) -> Metric:
+        return BinaryAccuracy(threshold=0.5)
+
+    def check_split(self, split: Split) -> None:
+        super().check_split(split)
+        if split.Y_train.shape[1] != 1:
+            raise ValueError("TDT4265Binary needs the 0/1 targets of data.split tdt4265_binary")
+
+
+class TDT4265Softmax(_TDT4265):
+    """Tasks 3-4: softmax regression (eq. 4-5), w (785, 10), J = C + lam ||w||^2 (eq. 9-10)."""
+
+    def check_split(self, split: Split) -> None:
+        super().check_split(split)
+        if split.Y_train.shape[1] < 2:
+            raise ValueError("TDT4265Softmax needs one-hot targets: data.split tdt4265")
+
+    def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
+        # eq. 5: mean over the batch of -sum_k y_k ln y_hat_k, through log_softmax
+        return -(Y * F.log_softmax(scores, dim=1)).sum(dim=1).mean()
+
+    def predictions(self, scores: Tensor) -> Tensor:
+        return scores.argmax(dim=1)
+
+    def labels(self, Y: Tensor) -> Tensor:
+        return Y.argmax(dim=1)
+
+
+class _DD2424(ParityModule):
+    """DD2424: one column per image, ``S = W X + b`` (eq. 1), W (K, d) drawn before b = 0."""
+
+    layout = "columns"
+
+    def initial_parameters(self, split: Split, rng: np.random.Generator
+                           ) -> dict[str, np.ndarray]:
+        return draws.init_dd2424(split.Y_train.shape[0], split.X_train.shape[0], rng)
+
+    def forward(self, X: Tensor) -> Tensor:
+        return self.W @ X + self.b
+
+    def penalty(self) -> Tensor:
+        # eq. 5: lambda * sum_ij W_ij^2; b is not regularised
+        return torch.sum(self.W * self.W)
+
+    def predictions(self, scores: Tensor) -> Tensor:
+        return scores.argmax(dim=0)  # eq. 4
+
+    def labels(self, Y: Tensor) -> Tensor:
+        return Y.argmax(dim=0)
+
+    def class_weights(self) -> Tensor:
+        return self.W
+
+    def probabilities(self, scores: Tensor) -> Tensor:
+        """p for every column: eq. 2 (softmax) or eq. 13 (sigmoid)."""
+        raise NotImplementedError
+
+    def configure_callbacks(self) -> list[Callback]:
+        from lightning_ref.figures import GroundTruthHistograms
+
+        return [*super().configure_callbacks(), GroundTruthHistograms()]
+
+
+class DD2424Softmax(_DD2424):
+    """Exercise 1: p = SOFTMAX(W x + b) (eq. 1-3), cross-entropy + lam ||W||^2 (eq. 5-6)."""
+
+    def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
+        # eq. 5-6: mean over the columns of -log p_y, through log_softmax
+        return -(Y * F.log_softmax(scores, dim=0)).sum(dim=0).mean()
+
+    def probabilities(self, scores: Tensor) -> Tensor:
+        return torch.softmax(scores, dim=0)
+
+
+class DD2424MultiBCE(_DD2424):
+    """Exercise 2.2: p = sigmoid(W x + b) (eq. 12-13), multiple binary cross-entropy (eq. 14)
+    + lam ||W||^2."""
+
+    def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
+        # eq. 14: -(1/K) sum_k [(1 - y_k) log(1 - p_k) + y_k log p_k] per column (a mean over
+        # the K classes), then the mean over the batch; log-sigmoids from the logits, stably
+        terms = F.binary_cross_entropy_with_logits(scores, Y, reduction="none")
+        return terms.mean(dim=0).mean()
+
+    def probabilities(self, scores: Tensor) -> Tensor:
+        return torch.sigmoid(scores)
+
+
+MODELS: dict[str, type[ParityModule]] = {
+    cls.__name__: cls for cls in (TDT4265Binary, TDT4265Softmax, DD2424Softmax, DD2424MultiBCE)
+}
