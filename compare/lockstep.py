@@ -1,0 +1,384 @@
+"""Lockstep: every NumPy record held against what the Lightning reference just did.
+
+Lightning's Trainer drives the run. :class:`ParityCallback` takes the NumPy trainer's next
+record at the matching hook and hands both sides' values to :class:`Lockstep`:
+
+* ``on_train_start``: the initial parameters (bit-identical);
+* ``on_train_batch_start``: the step's batch X and Y (bit-identical), the step and the epoch;
+* ``on_before_optimizer_step`` (gradients computed, parameters not yet updated): the learning
+  rate, the batch's loss and cost J as the module logged them, and every ``param.grad``;
+* ``on_train_batch_end``: every parameter after the update.
+
+Validations and tests are compared where Lightning logs them: :class:`ParityLogger` (Lightning's
+TensorBoardLogger, writing under ``lightning/``) passes every logged validation (``val/loss``,
+``val/cost``, ``val/acc``, ``train/acc``) and test to the lockstep with its step, so both the
+values and the steps at which each side validates are checked. After ``fit``, :meth:`Lockstep.end`
+compares how training ended (last step, early-stopping step, best step), the final (restored)
+parameters and their metrics on every part of the split.
+
+Under DDP the NumPy side runs once, on rank 0: the ranks' shares of each batch are gathered
+there, the gradients are DDP's averages and the logged losses are synced means, so rank 0
+compares whole batches; at the end of every step rank 0 broadcasts its verdict and all ranks
+stop together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor
+
+from compare.numpy_side import EndRecord, InitRecord, NumpyRun
+from compare.report import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.tolerance import EXACT, Difference, difference, discrete_difference
+from numpy_impl.steps import StepRecord, ValidationRecord
+
+NUMPY_PREFIX, LIGHTNING_PREFIX, PARITY_TAG = "numpy", "lightning", "parity/max_rel_error"
+VALIDATION_KEYS = ("val/loss", "val/cost", "val/acc", "train/acc")
+TEST_KEYS = ("test/loss", "test/cost", "test/acc")
+
+Scalar = Callable[[str, float, int], None]
+
+
+class Lockstep:
+    """Takes the NumPy records in order and compares each with the Lightning values it is given.
+
+    Every comparison updates the report's per-quantity maxima; the first element beyond the
+    tolerance becomes a :class:`Mismatch`. With ``strict`` it raises :class:`ParityError` at
+    once (``raise_at_once``; under DDP the callback raises instead, on every rank together);
+    otherwise the run goes on and the report collects the first mismatch of each quantity.
+    ``scalar(tag, value, step)`` receives the NumPy curves and the per-step max relative error.
+    """
+
+    def __init__(self, numpy_run: NumpyRun, report: ParityReport, strict: bool = True,
+                 scalar: Scalar | None = None) -> None:
+        self.numpy, self.report, self.strict = numpy_run, report, strict
+        self.scalar = scalar or (lambda tag, value, step: None)
+        self.raise_at_once = True
+        self.in_sync = True  # False once one side ended training before the other
+        self.current: StepRecord | None = None
+        self.end_record: EndRecord | None = None
+        self.set_sizes: dict[str, int] = {}  # images in "train", "val", "test"
+        self._step_error: dict[int, float] = {}  # per-step max rel error, until written
+        self._curve = True  # False after fit: the end's comparisons are not a training step
+        self._mismatched: set[str] = set()
+
+    # ------------------------------------------------------------------ comparing
+
+    def check(self, step: int | None, epoch: int | None, quantity: str, numpy_value: Any,
+              lightning_value: Any, tolerance: float | None = None,
+              discrete: bool = False) -> Difference:
+        """Compare one quantity; record its errors; a mismatch past the tolerance."""
+        tol = EXACT if discrete else self.report.tolerance if tolerance is None else tolerance
+        diff = (discrete_difference(numpy_value, lightning_value) if discrete
+                else difference(numpy_value, lightning_value))
+        self.report.quantities.setdefault(quantity, QuantityStats(tol)).add(
+            step, diff.max_abs, diff.max_rel)
+        if step is not None and self._curve:
+            self._step_error[step] = max(self._step_error.get(step, 0.0), diff.max_rel)
+        if diff.exceeds(tol) and quantity not in self._mismatched:
+            self._mismatched.add(quantity)
+            mismatch = Mismatch(step, epoch, quantity, diff.index, diff.numpy_value,
+                                diff.lightning_value, diff.max_rel, tol)
+            self.report.mismatches.append(mismatch)
+            if self.strict and self.raise_at_once:
+                raise ParityError(mismatch, self.report)
+        return diff
+
+    def metric(self, step: int | None, epoch: int | None, quantity: str, numpy_value: float,
+               lightning_value: float) -> None:
+        """Compare a loss, cost or accuracy of a whole set. Accuracies are compared as numbers
+        of correct predictions, exactly: torchmetrics returns accuracies in float32 whatever the
+        precision (0.52 = 13/25 comes back as 0.51999998), while the count they stand for is
+        exact on both sides."""
+        part = quantity.rpartition(" ")[2].partition("/")[0]
+        if quantity.endswith("/acc") and part in self.set_sizes:
+            n = self.set_sizes[part]
+            self.check(step, epoch, quantity, _correct(numpy_value, n),
+                       _correct(lightning_value, n), discrete=True)
+        else:
+            self.check(step, epoch, quantity, numpy_value, lightning_value)
+
+    def initial(self, params: Mapping[str, np.ndarray]) -> None:
+        """Both sides start from bit-identical parameters, with the same names."""
+        record = self.numpy.next()
+        assert isinstance(record, InitRecord), f"expected the initial parameters, got {record}"
+        self.check(None, None, "parameter names", sorted(record.params), sorted(params),
+                   discrete=True)
+        for name in (n for n in record.params if n in params):
+            self.check(None, None, f"init {name}", record.params[name], params[name], EXACT)
+
+    def batch(self, step: int, epoch: int, X: np.ndarray, Y: np.ndarray) -> None:
+        """The start of update ``step``: the same batch, bit for bit, at the same step."""
+        self.flush(before=step)
+        if not self.in_sync:
+            return
+        record = self._next_step(step)
+        if record is None:
+            return
+        self.current = record
+        self.check(step, epoch, "batch X", record.X, X, EXACT)
+        self.check(step, epoch, "batch Y", record.Y, Y, EXACT)
+        self.check(step, epoch, "step", record.step, step, discrete=True)
+        self.check(step, epoch, "epoch", record.epoch, epoch, discrete=True)
+        self.report.steps += 1
+        rates = self.report.summary.setdefault("learning rates", [])
+        if not rates or rates[-1] != record.lr:
+            rates.append(record.lr)
+        for tag, value in (("train/loss", record.loss), ("train/cost", record.cost),
+                           ("lr", record.lr), ("epoch", record.epoch)):
+            self.scalar(f"{NUMPY_PREFIX}/{tag}", value, step)
+
+    def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
+                      grads: Mapping[str, np.ndarray]) -> None:
+        """Gradients computed, parameters not yet updated."""
+        record = self.current
+        if not self.in_sync or record is None:
+            return
+        self.check(step, epoch, "lr", record.lr, lr)
+        self.check(step, epoch, "loss", record.loss, loss)
+        self.check(step, epoch, "cost", record.cost, cost)
+        for name in (n for n in record.grads if n in grads):
+            self.check(step, epoch, f"grad {name}", record.grads[name], grads[name])
+
+    def after_update(self, step: int, epoch: int, params: Mapping[str, np.ndarray]) -> None:
+        record = self.current
+        if not self.in_sync or record is None:
+            return
+        for name in (n for n in record.params if n in params):
+            self.check(step, epoch, name, record.params[name], params[name])
+
+    def logged(self, metrics: Mapping[str, float], step: int) -> None:
+        """Whatever Lightning logged at ``step``: validations and tests are compared."""
+        if "val/loss" in metrics:
+            self.validation(step, metrics)
+        if "test/loss" in metrics:
+            self.test(metrics, step)
+
+    def validation(self, step: int, metrics: Mapping[str, float]) -> None:
+        """Lightning validated after update ``step``: so must the NumPy side, with the same
+        values."""
+        if not self.in_sync:
+            return
+        record = self.numpy.peek()
+        if not (isinstance(record, ValidationRecord) and record.step == step):
+            self.check(step, None, "validation", "no validation", f"validated at step {step}",
+                       discrete=True)
+            return
+        self.numpy.next()
+        self.report.validations += 1
+        for key in VALIDATION_KEYS:
+            self.metric(step, record.epoch, key, record.metrics[key],
+                        metrics.get(key, float("nan")))
+            self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+
+    def end(self, last_step: int | None, stopped_step: int | None, best_step: int | None,
+            params: Mapping[str, np.ndarray], metrics: Mapping[str, float]) -> None:
+        """After fit: how training ended, the final (restored) weights, their metrics."""
+        self.flush()
+        self._curve = False
+        record = self.end_record or self._next_end(last_step, stopped_step)
+        if record is None:
+            return
+        self.check(last_step, None, "last step", record.last_step, last_step, discrete=True)
+        self.check(last_step, None, "stopped step", record.stopped_step, stopped_step,
+                   discrete=True)
+        if record.stopped_step is not None and stopped_step is not None:
+            self.check(last_step, None, "best step", record.best_step, best_step, discrete=True)
+        for name in (n for n in record.params if n in params):
+            self.check(last_step, None, f"final {name}", record.params[name], params[name])
+        for key in (k for k in record.metrics if k in metrics):
+            if not key.startswith("test/"):  # the test set: compared from Lightning's test loop
+                self.metric(last_step, None, f"final {key}", record.metrics[key], metrics[key])
+        self.summary(record, last_step, stopped_step, best_step)
+
+    def test(self, metrics: Mapping[str, float], step: int) -> None:
+        """Lightning's test loop against the NumPy side's final weights on the test set."""
+        record = self.end_record
+        if record is None:
+            return
+        for key in TEST_KEYS:
+            if key in record.metrics:
+                self.metric(record.last_step, None, key, record.metrics[key],
+                            metrics.get(key, float("nan")))
+                self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+
+    def summary(self, record: EndRecord, last_step: int | None, stopped_step: int | None,
+                best_step: int | None) -> None:
+        """How each side ended, for the report: {"numpy": ..., "lightning": ...} per item."""
+        def count(last: int | None) -> int:
+            return 0 if last is None else last + 1
+
+        self.report.summary.update({
+            "steps": {"numpy": count(record.last_step), "lightning": count(last_step)},
+            "stopped_step": {"numpy": record.stopped_step, "lightning": stopped_step},
+            "best_step": {"numpy": record.best_step if record.stopped_step is not None else None,
+                          "lightning": best_step},
+        })
+
+    # ------------------------------------------------------------------ record bookkeeping
+
+    def _next_step(self, step: int) -> StepRecord | None:
+        """The NumPy side's next update; a validation it made that Lightning did not, or its
+        end while Lightning trains on, is a mismatch."""
+        record = self.numpy.next()
+        while isinstance(record, ValidationRecord):
+            self.check(record.step, record.epoch, "validation", f"validated at step {record.step}",
+                       "no validation", discrete=True)
+            record = self.numpy.next()
+        if isinstance(record, EndRecord):
+            self.end_record, self.in_sync = record, False
+            quantity = "stopped step" if record.stopped_step is not None else "last step"
+            value = record.stopped_step if record.stopped_step is not None else record.last_step
+            self.check(step, None, quantity, value, f"training on at step {step}", discrete=True)
+            return None
+        assert isinstance(record, StepRecord), f"expected a step, got {record}"
+        return record
+
+    def _next_end(self, last_step: int | None, stopped_step: int | None) -> EndRecord | None:
+        """The NumPy side's end record; an update it makes after Lightning ended is a mismatch."""
+        record = self.numpy.next()
+        while isinstance(record, ValidationRecord):
+            self.check(record.step, record.epoch, "validation", f"validated at step {record.step}",
+                       "no validation", discrete=True)
+            record = self.numpy.next()
+        if isinstance(record, StepRecord):
+            self.in_sync = False
+            quantity = "stopped step" if stopped_step is not None else "last step"
+            value = stopped_step if stopped_step is not None else last_step
+            self.check(record.step, record.epoch, quantity, f"training on at step {record.step}",
+                       value, discrete=True)
+            return None
+        assert isinstance(record, EndRecord), f"expected the end, got {record}"
+        self.end_record = record
+        return record
+
+    def flush(self, before: int | None = None) -> None:
+        """Write the max relative error of every finished step (all of them at the end)."""
+        for step in sorted(self._step_error):
+            if before is not None and step >= before:
+                break
+            self.scalar(PARITY_TAG, self._step_error.pop(step), step)
+
+
+class ParityLogger(TensorBoardLogger):
+    """Lightning's TensorBoardLogger writing its metrics as ``lightning/<tag>`` (the NumPy side
+    writes ``numpy/<tag>`` into the same run), which also passes every logged validation and
+    test to the lockstep."""
+
+    LOGGER_JOIN_CHAR = "/"
+
+    def __init__(self, save_dir: str, name: str, lockstep: Lockstep | None = None) -> None:
+        super().__init__(save_dir, name=name, prefix=LIGHTNING_PREFIX, default_hp_metric=False)
+        self.lockstep = lockstep
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        super().log_metrics(metrics, step)
+        if self.lockstep is not None and step is not None and self.lockstep.numpy.started:
+            self.lockstep.logged({k: float(v) for k, v in metrics.items()}, step)
+
+    @rank_zero_only
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        """Write one scalar (a NumPy curve or the parity error) into the run."""
+        self.experiment.add_scalar(tag, value, step)
+
+
+def _correct(accuracy: float, n: int) -> str:
+    """An accuracy of a set of n images as its number of correct predictions, 'k/n'."""
+    return f"{round(accuracy * n)}/{n}" if np.isfinite(accuracy) else str(accuracy)
+
+
+def _numpy(tensors: Mapping[str, Tensor | None]) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in tensors.items() if v is not None}
+
+
+class ParityCallback(Callback):
+    """Lightning's side of the lockstep: hands each hook's values to :class:`Lockstep`."""
+
+    def __init__(self, lockstep: Lockstep) -> None:
+        self.lockstep = lockstep
+        self.active = False  # True where the NumPy side runs: the only process, or rank 0
+        self._error: BaseException | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        self.active = trainer.is_global_zero
+        self.lockstep.raise_at_once = trainer.world_size == 1
+        self.lockstep.set_sizes = trainer.datamodule.split.sizes()
+        if self.active:
+            self.lockstep.report.summary["processes"] = trainer.world_size
+            if trainer.logger is not None:
+                self.lockstep.report.log_dir = Path(trainer.logger.log_dir)
+            self.lockstep.numpy.start()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._call(trainer, self.lockstep.initial, _numpy(dict(pl_module.named_parameters())))
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                             batch: Any, batch_idx: int) -> None:
+        X, Y = batch
+        if trainer.world_size > 1:  # each rank holds its share: put the whole batch together
+            axis = trainer.datamodule.axis
+            X, Y = (torch.cat(list(pl_module.all_gather(t)), dim=axis) for t in (X, Y))
+        self._call(trainer, self.lockstep.batch, trainer.global_step, trainer.current_epoch,
+                   X.detach().cpu().numpy(), Y.detach().cpu().numpy())
+
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                                 optimizer: torch.optim.Optimizer) -> None:
+        logged = trainer.callback_metrics  # the module's train/loss and train/cost of this step
+        self._call(trainer, self.lockstep.before_update, trainer.global_step,
+                   trainer.current_epoch, float(optimizer.param_groups[0]["lr"]),
+                   float(logged["train/loss"]), float(logged["train/cost"]),
+                   _numpy({n: p.grad for n, p in pl_module.named_parameters()}))
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._call(trainer, self.lockstep.after_update, trainer.global_step - 1,
+                   trainer.current_epoch, _numpy(dict(pl_module.named_parameters())))
+        self._sync(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._sync(trainer)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                     exception: BaseException) -> None:
+        self.lockstep.numpy.stop()
+
+    def _call(self, trainer: L.Trainer, method: Callable[..., None], *args: Any) -> None:
+        """Run a comparison where the NumPy side is; under DDP keep its failure for _sync."""
+        if not self.active or self._error is not None:
+            return
+        try:
+            method(*args)
+        except Exception as error:
+            if trainer.world_size == 1:
+                raise
+            self._error = error
+
+    def _sync(self, trainer: L.Trainer) -> None:
+        """Under DDP: every rank learns rank 0's verdict and stops (or raises) with it."""
+        if trainer.world_size > 1:
+            lockstep = self.lockstep
+            state = (lockstep.report.mismatch, repr(self._error) if self._error else None,
+                     lockstep.in_sync)
+            mismatch, error, in_sync = trainer.strategy.broadcast(state, src=0)
+            if error is not None:
+                if self._error is not None:
+                    raise self._error
+                raise RuntimeError(f"rank 0 failed: {error}")
+            if mismatch is not None and lockstep.strict:
+                raise ParityError(mismatch, lockstep.report if self.active else None)
+        else:
+            in_sync = self.lockstep.in_sync
+        if not in_sync:
+            trainer.should_stop = True  # one side has ended: nothing left to compare

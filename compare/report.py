@@ -1,0 +1,114 @@
+"""What a parity run found: the first mismatch, the largest error of every quantity, the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where the two implementations part: the step (None: before the first update), the
+    quantity (``"loss"``, ``"grad W"``, ``"b"``, ``"batch X"``, ``"val/loss"``, ...), the
+    element (None for a scalar), both values and their relative error (see
+    :mod:`compare.tolerance`)."""
+
+    step: int | None
+    epoch: int | None
+    quantity: str
+    index: tuple[int, ...] | None
+    numpy_value: Any
+    lightning_value: Any
+    rel_error: float
+    tolerance: float
+
+    def __str__(self) -> str:
+        where = "before training" if self.step is None else f"at step {self.step}"
+        if self.epoch is not None:
+            where += f" (epoch {self.epoch})"
+        element = self.quantity + ("" if self.index is None else
+                                   "[" + ", ".join(map(str, self.index)) + "]")
+        return (f"first mismatch {where}: {element}: numpy {_show(self.numpy_value)}, "
+                f"lightning {_show(self.lightning_value)}, relative error "
+                f"{self.rel_error:.3g} > tolerance {self.tolerance:g}")
+
+
+class ParityError(AssertionError):
+    """The NumPy side and the Lightning reference disagree; ``mismatch`` says where first."""
+
+    def __init__(self, mismatch: Mismatch, report: ParityReport | None = None) -> None:
+        super().__init__(str(mismatch))
+        self.mismatch = mismatch
+        self.report = report
+
+
+@dataclass
+class QuantityStats:
+    """The largest errors one quantity reached over the run, and at which step."""
+
+    tolerance: float
+    count: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    at_step: int | None = None
+
+    def add(self, step: int | None, max_abs: float, max_rel: float) -> None:
+        self.count += 1
+        self.max_abs = max(self.max_abs, max_abs)
+        if max_rel > self.max_rel or self.count == 1:
+            self.max_rel, self.at_step = max_rel, step
+
+
+@dataclass
+class ParityReport:
+    """Every quantity compared (in the order first met) with its largest errors, the first
+    mismatch if any, and where the TensorBoard run is."""
+
+    experiment: str
+    dtype: str
+    tolerance: float
+    log_dir: Path | None = None
+    steps: int = 0
+    validations: int = 0
+    quantities: dict[str, QuantityStats] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mismatch(self) -> Mismatch | None:
+        """The first mismatch, or None."""
+        return self.mismatches[0] if self.mismatches else None
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and self.steps > 0
+
+    def table(self) -> str:
+        """quantity | max abs err | max rel err | at step | tolerance, one row per quantity."""
+        header = ("quantity", "max abs err", "max rel err", "at step", "tolerance", "")
+        rows = [header]
+        for name, q in self.quantities.items():
+            bad = q.max_rel > q.tolerance
+            rows.append((name, f"{q.max_abs:.3g}", f"{q.max_rel:.3g}",
+                         "-" if q.at_step is None else str(q.at_step),
+                         "exact" if q.tolerance == 0 else f"{q.tolerance:g}",
+                         "MISMATCH" if bad else ""))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
+        return "\n".join(lines)
+
+    def verdict(self) -> str:
+        """One line: PASS or FAIL, and why."""
+        if self.mismatch is not None:
+            return f"FAIL: {self.mismatch}"
+        if self.steps == 0:
+            return "FAIL: no training step was compared"
+        return (f"PASS: {self.steps} steps and {self.validations} validations, every quantity "
+                f"within tolerance ({self.dtype}: relative error <= {self.tolerance:g})")
+
+
+def _show(value: Any) -> str:
+    return f"{value:.17g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,78 @@
+"""``python -m compare``: the table, the verdict and its exit code, the TensorBoard run; and DDP
+with 2 CPU processes against one NumPy process. Subprocesses: Lightning's DDP launcher starts
+the second rank by running the same command again, which pytest's own process cannot be."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compare.__main__ import main
+
+REPO = Path(__file__).resolve().parent.parent
+DDP = ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"]
+
+
+def compare_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "compare", *args, "--no-progress"], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_default_experiment_passes(tmp_path: Path) -> None:
+    """The README's first command, shortened: task 2b, both sides, the verdict, the logs."""
+    out = compare_cli("--steps", "12", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "tdt4265/task2b (float64)" in out.stdout
+    for column in ("quantity", "max abs err", "max rel err", "at step"):
+        assert column in out.stdout
+    for row in ("batch X", "loss", "grad w", "val/loss", "final w"):
+        assert f"\n{row} " in out.stdout
+    assert "\nPASS: 12 steps" in out.stdout
+    run_dir = Path("runs", "compare", "tdt4265", "task2b", "version_0")
+    assert f"tensorboard --logdir {run_dir}" in out.stdout
+    assert list((tmp_path / run_dir).glob("events.out.tfevents.*"))
+
+
+def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
+    out = compare_cli("tdt4265/task3b", "--steps", "3", "--numpy-side",
+                      "compare.wrong:NO_MEAN_GRADIENT", cwd=tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "FAIL: first mismatch at step 0 (epoch 0): grad w[" in out.stdout
+    assert "MISMATCH" in out.stdout
+
+
+def test_bad_arguments(capsys: pytest.CaptureFixture) -> None:
+    assert main(["no/such_experiment", "--no-progress"]) == 2
+    assert "no experiment 'no/such_experiment'" in capsys.readouterr().err
+    assert main(["--numpy-side", "compare.wrong:nothing"]) == 2
+    with pytest.raises(SystemExit):
+        main(["--steps", "0"])
+
+
+@pytest.mark.parametrize("experiment, overrides, expected", [
+    # columns: shuffling and flips; the ranks' shares gathered into whole batches
+    ("dd2424/bonus_flip", ["--data.dataset", "mnist", "--data.root", "null", "--data.split",
+                           "dd2424", "--model.lam", "0.01", "--trainer.max_epochs", "2"],
+     "PASS: 16 steps and 2 validations"),
+    # rows: the starter's cadence, early stopping and the restored weights
+    ("tdt4265/task2e", ["--model.early_stopping_patience", "3", "--trainer.max_epochs", "5"],
+     "stopped step: numpy 6, lightning 6"),
+])
+def test_ddp_two_processes_against_one_numpy_process(experiment: str, overrides: list[str],
+                                                     expected: str, tmp_path: Path) -> None:
+    out = compare_cli(experiment, *overrides, *DDP, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Lightning ran on 2 processes (DDP) against one NumPy process" in out.stdout
+    assert expected in out.stdout and "\nPASS: " in out.stdout
+
+
+def test_ddp_stops_every_rank_at_the_first_mismatch(tmp_path: Path) -> None:
+    out = compare_cli("tdt4265/task3b", "--model.lam", "0.1", "--steps", "6", "--fail-fast",
+                      "--numpy-side", "compare.wrong:HALF_L2_GRADIENT", *DDP, cwd=tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "FAIL: first mismatch at step 1 (epoch 0): grad w[" in out.stdout

@@ -1,0 +1,95 @@
+"""How compare measures the distance between a NumPy value and a Lightning value.
+
+Element by element, in float64, for a quantity with elements a_i (NumPy) and b_i (Lightning):
+
+    abs_err_i = |a_i - b_i|
+    rel_err_i = |a_i - b_i| / max(TINY, max_j |a_j| + max_j |b_j|)   (TINY: smallest normal float64)
+
+i.e. each element's error relative to the size of its quantity. For a scalar (loss, cost,
+learning rate, a metric) this is |a - b| / (|a| + |b|); it is symmetric, lies in [0, 1] and is 0
+exactly when the values are equal, so two zeros agree instead of dividing 0 by 0.
+
+Why the quantity's size and not each element's own |a_i| + |b_i|: an element that is zero up to
+round-off has no relative precision to compare. Step 0 of tdt4265/task3b gives an example:
+grad w[347, 9] is a sum of 128 terms totalling 0.143 in magnitude that cancel to about -1e-18
+(exactly summed: -1.2e-18); NumPy's BLAS gets 1.75e-18 and torch's -2.78e-18, both within
+float64 round-off of the truth, yet their element-wise relative error is 1. Measured against the
+quantity (max |grad w| = 0.15) the same difference is 3e-17. A wrong formula changes elements
+by a fraction of the quantity's size (a missing 1/N, a lambda instead of 2 lambda, a regularised
+bias), far above the tolerance.
+
+Equal non-finite elements (both nan, or the same infinity) count as equal; a non-finite element
+against anything else has abs_err inf and rel_err 1.
+
+A quantity agrees when every element's rel_err is at most its tolerance: 1e-10 in float64 (two
+correct implementations differ by round-off, about 1e-15) and 1e-4 in float32. What must be
+bit-identical (the initial parameters, the batches) has tolerance 0; what must be equal (step
+numbers, numbers of correct predictions) is compared with ``discrete_difference``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+TINY = float(np.finfo(np.float64).tiny)
+TOLERANCES = {"float64": 1e-10, "float32": 1e-4}
+EXACT = 0.0
+
+
+def errors(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Element-wise (abs_err, rel_err) of two arrays (or scalars) of the same shape."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    finite_a, finite_b = np.isfinite(a), np.isfinite(b)
+    scale = (np.abs(a[finite_a]).max(initial=0.0) + np.abs(b[finite_b]).max(initial=0.0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_err = np.abs(a - b)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    finite = finite_a & finite_b
+    abs_err = np.where(same, 0.0, np.where(finite, abs_err, np.inf))
+    rel_err = np.where(same, 0.0, np.where(finite, abs_err / max(TINY, scale), 1.0))
+    return abs_err, rel_err
+
+
+@dataclass(frozen=True)
+class Difference:
+    """How far apart two values are: the largest errors and the element where they are largest
+    (``index`` None for a scalar), with both values there."""
+
+    max_abs: float
+    max_rel: float
+    index: tuple[int, ...] | None
+    numpy_value: Any
+    lightning_value: Any
+
+    def exceeds(self, tolerance: float) -> bool:
+        return self.max_rel > tolerance
+
+
+def difference(numpy_value: Any, lightning_value: Any) -> Difference:
+    """The :class:`Difference` of two arrays or scalars. Different shapes differ completely:
+    ``max_rel`` 1, and the two shapes stand in for the values."""
+    a, b = np.asarray(numpy_value), np.asarray(lightning_value)
+    if a.shape != b.shape:
+        return Difference(np.inf, 1.0, None, f"shape {a.shape}", f"shape {b.shape}")
+    if a.size == 0:
+        return Difference(0.0, 0.0, None, None, None)
+    abs_err, rel_err = errors(a, b)
+    flat = int(np.argmax(rel_err))
+    index = np.unravel_index(flat, a.shape) if a.ndim else None
+    where = index if index is not None else ()
+    return Difference(
+        max_abs=float(abs_err.max()), max_rel=float(rel_err.max()),
+        index=None if index is None else tuple(int(i) for i in index),
+        numpy_value=a[where].item(), lightning_value=b[where].item())
+
+
+def discrete_difference(numpy_value: Any, lightning_value: Any) -> Difference:
+    """Values that must be equal, not close (step numbers, None for "did not happen"):
+    max_rel 0 when equal, 1 otherwise."""
+    same = numpy_value == lightning_value
+    return Difference(0.0 if same else np.inf, 0.0 if same else 1.0, None, numpy_value,
+                      lightning_value)
