@@ -24,14 +24,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 
-# The starter code validates 5 times per epoch (numpy_impl.tdt4265.BaseTrainer's
-# validations_per_epoch default; tests/test_lightning_models.py checks they agree).
-VALIDATIONS_PER_EPOCH = 5
-
-
-def validation_interval(batches_per_epoch: int) -> int:
-    """The starter's ``num_steps_per_val``; at least 1, as numpy_impl's BaseTrainer has it."""
-    return max(1, batches_per_epoch // VALIDATIONS_PER_EPOCH)
+from numpy_impl.tdt4265 import validation_interval
 
 
 class StarterValidation(Callback):

@@ -170,6 +170,16 @@ def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool = 
     return ((X[sl], Y[sl]) for sl in slices)
 
 
+VALIDATIONS_PER_EPOCH = 5  # the starter code validates every 20 % of an epoch
+
+
+def validation_interval(batches_per_epoch: int,
+                        validations_per_epoch: int = VALIDATIONS_PER_EPOCH) -> int:
+    """The starter's ``num_steps_per_val = batches_per_epoch // 5``; at least 1, so that an epoch
+    of fewer than five batches validates after every step instead of dividing by zero."""
+    return max(1, batches_per_epoch // validations_per_epoch)
+
+
 class BaseTrainer:
     """The starter code's trainer: mini-batch gradient descent with the starter's bookkeeping.
 
@@ -200,7 +210,7 @@ class BaseTrainer:
                  X_val: np.ndarray, Y_val: np.ndarray,
                  *, rng: np.random.Generator | None = None,
                  early_stopping_patience: int | None = None,
-                 validations_per_epoch: int = 5) -> None:
+                 validations_per_epoch: int = VALIDATIONS_PER_EPOCH) -> None:
         if shuffle_dataset and rng is None:
             raise ValueError("shuffle_dataset=True needs rng=np.random.Generator (draws.make_rng)")
         self.model = model
@@ -216,7 +226,8 @@ class BaseTrainer:
             raise ValueError(f"{len(X_train)} training samples make no batch of {batch_size}")
         # The starter's num_steps_per_val; at least 1 so that an epoch of fewer than
         # validations_per_epoch batches validates every step instead of dividing by zero.
-        self.validation_interval = max(1, self.batches_per_epoch // validations_per_epoch)
+        self.validation_interval = validation_interval(self.batches_per_epoch,
+                                                       validations_per_epoch)
         self.stopped_epoch: int | None = None
         self.stopped_step: int | None = None
         self.best_step: int | None = None
