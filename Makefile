@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m numpy_impl $(EXPERIMENT)
+	$(PY) -m compare $(EXPERIMENT)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

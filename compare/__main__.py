@@ -87,12 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def render(report) -> str:  # noqa: ANN001 (a ParityReport)
     """The table, how both sides ended, the verdict and where the TensorBoard run is."""
     lines = [f"\n{report.experiment} ({report.dtype}): NumPy side vs Lightning reference, "
-             "step for step\n", report.table(), ""]
+             "step for step"]
+    if "data" in report.summary:
+        lines.append(f"data: {report.summary['data']}")
+    lines += ["", report.table(), ""]
     for key in ("steps", "stopped_step", "best_step"):
         if key in report.summary:
             sides = report.summary[key]
             lines.append(f"{key.replace('_', ' ')}: numpy {sides['numpy']}, "
                          f"lightning {sides['lightning']}")
+    for key, sides in report.summary.get("final metrics", {}).items():
+        lines.append(f"final {key}: numpy {sides['numpy']:.6g}, lightning {sides['lightning']:.6g}")
     if report.summary.get("processes", 1) > 1:
         lines.append(f"Lightning ran on {report.summary['processes']} processes (DDP) against "
                      "one NumPy process")

@@ -199,6 +199,9 @@ class Lockstep:
             if not key.startswith("test/"):  # the test set: compared from Lightning's test loop
                 self.metric(last_step, None, f"final {key}", record.metrics[key], metrics[key])
         self.summary(record, last_step, stopped_step, best_step)
+        self.report.summary["final metrics"] = {
+            key: {"numpy": record.metrics[key], "lightning": metrics[key]}
+            for key in record.metrics if key in metrics and not key.startswith("test/")}
 
     def test(self, metrics: Mapping[str, float], step: int) -> None:
         """Lightning's test loop against the NumPy side's final weights on the test set."""
@@ -209,6 +212,8 @@ class Lockstep:
             if key in record.metrics:
                 self.metric(record.last_step, None, key, record.metrics[key],
                             metrics.get(key, float("nan")))
+                self.report.summary.setdefault("final metrics", {})[key] = {
+                    "numpy": record.metrics[key], "lightning": metrics.get(key, float("nan"))}
                 self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
 
     def summary(self, record: EndRecord, last_step: int | None, stopped_step: int | None,

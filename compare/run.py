@@ -80,6 +80,9 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
             trainer.test(model, datamodule=datamodule, verbose=False)
     finally:
         numpy_run.stop()
+        if datamodule.split is not None:
+            sizes = ", ".join(f"{k} {v}" for k, v in datamodule.split.sizes().items())
+            report.summary["data"] = f"{datamodule.split.description}; images: {sizes}"
     report.summary["rank"] = trainer.global_rank
     if trainer.is_global_zero:
         lockstep.flush()

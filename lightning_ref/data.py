@@ -21,6 +21,7 @@ from typing import Any, Literal
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from numpy_impl import data as numpy_data
@@ -165,6 +166,9 @@ class ExperimentDataModule(L.LightningDataModule):
         if self.split is None:
             self.split = self.load_split(download=False)
         split = self.split
+        if stage == "fit":  # say which data, in particular when it is the embedded subset
+            sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
+            rank_zero_info(f"data: {split.description}\nimages: {sizes}")
         if self.flip:
             if split.layout != "columns":
                 raise ValueError("data.flip is part of the DD2424 recipe (its splits only)")
