@@ -100,6 +100,13 @@ def compute_cost(P: np.ndarray, y: np.ndarray, network: dict[str, np.ndarray],
     return compute_loss(P, y) + float(lam) * F.l2_penalty(network["W"])
 
 
+def compute_loss_with_logits(S: np.ndarray, y: np.ndarray) -> np.floating:
+    """:func:`compute_loss` of ``P = SOFTMAX(S)`` from the scores S = W X + b (eq. 1), through
+    ``log p = log_softmax(s)``: exact where p underflows to 0, which ``compute_loss`` must clip.
+    S: (K, n); y: (n,) integer labels. The loss the trainer records."""
+    return F.cross_entropy_with_logits(F.one_hot(y, S.shape[0], S.dtype).T, S, axis=0)
+
+
 def compute_accuracy(P: np.ndarray, y: np.ndarray) -> float:
     """ComputeAccuracy: the fraction (in [0, 1]) of columns whose argmax (eq. 4) is the label."""
     return float(np.mean(P.argmax(axis=0) == np.asarray(y)))
@@ -141,6 +148,14 @@ def compute_loss_multiple_bce(P: np.ndarray, Y: np.ndarray) -> np.floating:
     return F.multiple_binary_cross_entropy(Y, P, axis=0)
 
 
+def compute_loss_multiple_bce_with_logits(S: np.ndarray, Y: np.ndarray) -> np.floating:
+    """:func:`compute_loss_multiple_bce` of ``P = sigmoid(S)`` (eq. 12-13) from the scores
+    S = W X + b, through ``log p = log_sigmoid(s)`` and ``log(1 - p) = log_sigmoid(-s)``: exact
+    where p rounds to 0 or 1, which ``compute_loss_multiple_bce`` must clip. S, Y: (K, n). The
+    loss the trainer records."""
+    return F.multiple_binary_cross_entropy_with_logits(Y, S, axis=0)
+
+
 def compute_cost_multiple_bce(P: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
                               lam: float) -> np.floating:
     """Eq. 5 with the loss of eq. 14: ``loss + lam * sum_ij W_ij^2``."""
@@ -159,19 +174,65 @@ def backward_pass_multiple_bce(X: np.ndarray, Y: np.ndarray, P: np.ndarray,
 
 @dataclass(frozen=True)
 class Objective:
-    """One output/loss pair behind one interface; every function takes one-hot ``Y`` (K, n)."""
+    """One output/loss pair behind one interface; every function takes one-hot ``Y`` (K, n).
+
+    ``apply``, ``loss``, ``cost`` and ``backward`` follow the text's API (the loss and cost of
+    the probabilities ``P = apply(X, network)``); what the trainer records, validates on and
+    reports is :meth:`loss_and_cost`.
+    """
 
     apply: Callable[[np.ndarray, dict], np.ndarray]
     loss: Callable[[np.ndarray, np.ndarray], np.floating]
     cost: Callable[[np.ndarray, np.ndarray, dict, float], np.floating]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray, dict, float], dict]
 
+    def loss_and_cost(self, X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
+                      lam: float, P: np.ndarray | None = None
+                      ) -> tuple[np.floating, np.floating]:
+        """The data loss and the cost ``J = loss + lam * sum_ij W_ij^2`` (eq. 5) of ``network``
+        on X (d, n), Y (K, n).
+
+        Where ``loss`` and ``cost`` are the text's own, the loss is computed from the scores
+        S = W X + b (eq. 1) by its logits version (:data:`LOSSES_WITH_LOGITS`), exact where P
+        rounds to 0 or 1 (float32: |s| > ~17 for sigmoid, ~87 behind the maximum for softmax),
+        as the reference computes it. A loss or cost of your own (also one swapped in with
+        ``dataclasses.replace``) is used as written, on ``P`` (``apply(X, network)`` unless
+        given).
+        """
+        with_logits = LOSSES_WITH_LOGITS.get((self.loss, self.cost))
+        if with_logits is None:
+            P = self.apply(X, network) if P is None else P
+            return self.loss(P, Y), self.cost(P, Y, network, lam)
+        # logits version: the text's loss of P clips log(0) where P rounded to 0 or 1
+        loss = with_logits(scores(X, network), Y)
+        return loss, loss + float(lam) * F.l2_penalty(network["W"])
+
+
+# The softmax functions with one-hot Y, as Objective takes them.
+def _compute_loss_one_hot(P: np.ndarray, Y: np.ndarray) -> np.floating:
+    return compute_loss(P, labels_of(Y))
+
+
+def _compute_cost_one_hot(P: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
+                          lam: float) -> np.floating:
+    return compute_cost(P, labels_of(Y), network, lam)
+
+
+def _compute_loss_one_hot_with_logits(S: np.ndarray, Y: np.ndarray) -> np.floating:
+    return compute_loss_with_logits(S, labels_of(Y))
+
+
+#: The text's (loss, cost) pairs of P -> the same loss of the scores S, which the trainer uses.
+LOSSES_WITH_LOGITS: dict[tuple[Callable, Callable], Callable] = {
+    (_compute_loss_one_hot, _compute_cost_one_hot): _compute_loss_one_hot_with_logits,
+    (compute_loss_multiple_bce, compute_cost_multiple_bce): compute_loss_multiple_bce_with_logits,
+}
 
 OBJECTIVES: dict[str, Objective] = {
     "softmax": Objective(
         apply=apply_network,
-        loss=lambda P, Y: compute_loss(P, labels_of(Y)),
-        cost=lambda P, Y, network, lam: compute_cost(P, labels_of(Y), network, lam),
+        loss=_compute_loss_one_hot,
+        cost=_compute_cost_one_hot,
         backward=backward_pass,
     ),
     "multiple_bce": Objective(
@@ -274,14 +335,13 @@ def objective_of(loss: str | Objective) -> Objective:
 
 def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: float,
              loss: str | Objective = "softmax") -> dict[str, float]:
-    """Loss, cost and accuracy (eq. 4) of ``network`` on the whole of X (d, n), Y (K, n)."""
+    """Loss and cost (:meth:`Objective.loss_and_cost`) and accuracy (eq. 4) of ``network`` on
+    the whole of X (d, n), Y (K, n)."""
     objective = objective_of(loss)
     P = objective.apply(X, network)
-    return {
-        "loss": float(objective.loss(P, Y)),
-        "cost": float(objective.cost(P, Y, network, lam)),
-        "accuracy": compute_accuracy(P, labels_of(Y)),
-    }
+    data_loss, cost = objective.loss_and_cost(X, Y, network, lam, P)
+    return {"loss": float(data_loss), "cost": float(cost),
+            "accuracy": compute_accuracy(P, labels_of(Y))}
 
 
 def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
@@ -337,7 +397,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             P = objective.apply(Xb, network)
             grads = objective.backward(Xb, Yb, P, network, lam)
             if on_step is not None:  # the batch's loss and cost before the update
-                loss_cost = float(objective.loss(P, Yb)), float(objective.cost(P, Yb, network, lam))
+                loss_cost = tuple(map(float, objective.loss_and_cost(Xb, Yb, network, lam, P)))
             F.sgd_update(network, grads, eta)
             if on_step is not None:
                 on_step(StepRecord(epoch, step, Xb, Yb, *loss_cost, grads=copies(grads),

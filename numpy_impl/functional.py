@@ -9,7 +9,9 @@ Conventions
   to upcast a float32 computation.
 * Stability: activations and log-activations never form ``exp`` of a large positive number, so
   scores of +-1e4 give finite, exact-as-possible results. Losses computed from *probabilities*
-  go through :func:`safe_log`, the one documented clip of the package.
+  go through :func:`safe_log`, the one documented clip of the package. The trainers compute
+  every loss they record from the scores instead (the ``*_with_logits`` losses), where nothing
+  is clipped; the probability versions are the texts' own API.
 """
 
 from __future__ import annotations
@@ -104,12 +106,21 @@ def binary_cross_entropy(targets: np.ndarray, probs: np.ndarray) -> np.floating:
     return binary_cross_entropy_terms(targets, probs).mean()
 
 
-def binary_cross_entropy_with_logits(targets: np.ndarray, logits: np.ndarray) -> np.floating:
-    """TDT4265 eq. 3 from the scores z (p = sigmoid(z)), using ``ln p = log_sigmoid(z)`` and
-    ``ln(1 - p) = log_sigmoid(-z)``: exact for any finite z, no clipping."""
+def binary_cross_entropy_with_logits_terms(targets: np.ndarray,
+                                           logits: np.ndarray) -> np.ndarray:
+    """:func:`binary_cross_entropy_terms` of ``p = sigmoid(z)`` from the scores z, using
+    ``ln p = log_sigmoid(z)`` and ``ln(1 - p) = log_sigmoid(-z)``: exact for any finite z, no
+    clipping (a p that rounds to 0 or 1 has lost the information the loss needs). Same shape
+    as ``logits``."""
     z = _float(logits)
     y = _like(targets, z)
-    return -(y * log_sigmoid(z) + (1 - y) * log_sigmoid(-z)).mean()
+    return -(y * log_sigmoid(z) + (1 - y) * log_sigmoid(-z))
+
+
+def binary_cross_entropy_with_logits(targets: np.ndarray, logits: np.ndarray) -> np.floating:
+    """TDT4265 eq. 3 from the scores z (p = sigmoid(z)): the mean of
+    :func:`binary_cross_entropy_with_logits_terms` over the batch."""
+    return binary_cross_entropy_with_logits_terms(targets, logits).mean()
 
 
 def cross_entropy(targets: np.ndarray, probs: np.ndarray, axis: int) -> np.floating:
@@ -133,6 +144,13 @@ def multiple_binary_cross_entropy(targets: np.ndarray, probs: np.ndarray,
     """DD2424 eq. 14 averaged over the batch: ``mean_n( (1/K) sum_k bce(y_k, p_k) )`` where
     ``p = sigmoid(s)`` (eq. 13) and ``axis`` is the class axis (K entries)."""
     return binary_cross_entropy_terms(targets, probs).mean(axis=axis).mean()
+
+
+def multiple_binary_cross_entropy_with_logits(targets: np.ndarray, logits: np.ndarray,
+                                              axis: int) -> np.floating:
+    """:func:`multiple_binary_cross_entropy` of ``p = sigmoid(s)`` from the scores s, through
+    :func:`binary_cross_entropy_with_logits_terms` (exact for any finite s)."""
+    return binary_cross_entropy_with_logits_terms(targets, logits).mean(axis=axis).mean()
 
 
 # ----------------------------------------------------------------------------- L2, SGD, labels

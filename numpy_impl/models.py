@@ -11,8 +11,9 @@ Every method delegates to the text modules (:mod:`numpy_impl.tdt4265`,
 
 ``params`` are the arrays the model computes with: updating or perturbing them in place
 (``sgd_step``, :func:`numpy_impl.gradcheck.numerical_gradients`) changes the model.
-``loss`` is the data loss; ``cost`` adds ``lam * ||W||^2`` (both texts' J, without the 1/2);
-``gradients`` are those of the cost.
+``loss`` is the data loss, computed from the scores as the trainers compute it (exact where
+probabilities round to 0 or 1); ``cost`` adds ``lam * ||W||^2`` (both texts' J, without the
+1/2); ``gradients`` are those of the cost.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from numpy_impl import functional as F
 class _TDT4265Model:
     data_layout = "rows"
     _model_class: type
-    _loss = staticmethod(tdt4265.cross_entropy_loss)
+    _loss = staticmethod(tdt4265.cross_entropy_loss_with_logits)  # of the scores z = X w
     _accuracy = staticmethod(tdt4265.accuracy)
 
     def __init__(self, lam: float = 0.0, *, params: dict[str, np.ndarray] | None = None,
@@ -53,7 +54,7 @@ class _TDT4265Model:
         return self.model.forward(X)
 
     def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._loss(Y, self.probabilities(X)))
+        return float(self._loss(Y, self.model.scores(X)))
 
     def cost(self, X: np.ndarray, Y: np.ndarray) -> float:
         """Eq. 9: J = C + lambda * R(w), with R = ||w||^2 (eq. 10)."""
@@ -68,8 +69,8 @@ class _TDT4265Model:
 
     def sgd_step(self, X: np.ndarray, Y: np.ndarray, lr: float) -> float:
         """One update on a batch; returns the batch's data loss before the update."""
+        loss = self.loss(X, Y)
         outputs = self.model.forward(X)
-        loss = float(self._loss(Y, outputs))
         self.model.backward(X, outputs, Y)
         F.sgd_update(self.params, {"w": self.model.grad}, lr)
         return loss
@@ -79,7 +80,7 @@ class TDT4265Binary(_TDT4265Model):
     """Task 2: logistic regression, w (785, 1), binary cross-entropy (eq. 1, 3, 6)."""
 
     _model_class = tdt4265.BinaryModel
-    _loss = staticmethod(tdt4265.binary_cross_entropy_loss)
+    _loss = staticmethod(tdt4265.binary_cross_entropy_loss_with_logits)
     _accuracy = staticmethod(tdt4265.binary_accuracy)
 
 
@@ -116,10 +117,10 @@ class _DD2424Model:
         return self._objective.apply(X, self._params)
 
     def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._objective.loss(self.probabilities(X), Y))
+        return float(self._objective.loss_and_cost(X, Y, self._params, self.lam)[0])
 
     def cost(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._objective.cost(self.probabilities(X), Y, self._params, self.lam))
+        return float(self._objective.loss_and_cost(X, Y, self._params, self.lam)[1])
 
     def gradients(self, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
         return self._objective.backward(X, Y, self.probabilities(X), self._params, self.lam)
@@ -130,7 +131,7 @@ class _DD2424Model:
     def sgd_step(self, X: np.ndarray, Y: np.ndarray, lr: float) -> float:
         """One update on a batch (eq. 8-9); returns the batch's data loss before the update."""
         P = self.probabilities(X)
-        loss = float(self._objective.loss(P, Y))
+        loss = float(self._objective.loss_and_cost(X, Y, self._params, self.lam, P)[0])
         F.sgd_update(self._params, self._objective.backward(X, Y, P, self._params, self.lam), lr)
         return loss
 

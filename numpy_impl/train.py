@@ -82,12 +82,11 @@ def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
     trainer = tdt4265_trainer(exp, split, rng)
     model = trainer.model
     train_history, val_history = trainer.train(exp.max_epochs)
-    loss = tdt4265.binary_cross_entropy_loss if binary else tdt4265.cross_entropy_loss
     acc = tdt4265.binary_accuracy if binary else tdt4265.accuracy
-    metrics = {
-        "train/loss": float(loss(split.Y_train, model.forward(split.X_train))),
+    metrics = {  # the losses as the trainer records them (from the scores)
+        "train/loss": float(trainer.data_loss(split.X_train, split.Y_train)),
         "train/acc": float(acc(split.X_train, split.Y_train, model)),
-        "val/loss": float(loss(split.Y_val, model.forward(split.X_val))),
+        "val/loss": float(trainer.data_loss(split.X_val, split.Y_val)),
         "val/acc": float(acc(split.X_val, split.Y_val, model)),
         "stopped_epoch": getattr(trainer, "stopped_epoch", None),
         "stopped_step": getattr(trainer, "stopped_step", None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import pickle
 
@@ -15,6 +16,7 @@ from numpy_impl import dd2424 as D
 from numpy_impl import draws
 from numpy_impl import functional as F
 from numpy_impl.gradcheck import check_tdt4265, max_relative_error, numerical_gradients
+from numpy_impl.steps import StepRecord
 
 FAST = settings(max_examples=15, deadline=None)
 
@@ -406,3 +408,92 @@ def test_grid_search_one_row_per_combination_and_fresh_rng():
     _, history = D.mini_batch_gd(X, Y, {"n_batch": 20, "eta": 0.1, "n_epochs": 2},
                                  D.init_network(3, 8, rng), 0.1, rng, Xv, Yv)
     assert match["val_cost"] == history["val_cost"][-1]
+
+
+# ----------------------------------------------------------------------------- losses of the scores
+
+
+def test_losses_with_logits_equal_the_texts_losses_by_hand():
+    P = np.array([[0.5, 0.1, 0.2], [0.5, 0.9, 0.8]])
+    y = np.array([0, 1, 0])
+    Y = F.one_hot(y, 2).T
+    assert D.compute_loss_with_logits(np.log(P) + 5.0, y) == pytest.approx(
+        D.compute_loss(P, y), rel=1e-12)
+    assert D.compute_loss_multiple_bce_with_logits(np.log(P / (1 - P)), Y) == pytest.approx(
+        D.compute_loss_multiple_bce(P, Y), rel=1e-12)
+
+
+def saturated_problem(K=3, n=12, dtype=np.float32):
+    """W = 0 and b = (200, -200, ..., -200): every image scores 200 for class 0 and -200 for
+    the others, so P rounds to exactly 0 or 1 in float32 and each loss has an exact value.
+    Softmax: 400 for every image not of class 0. Multiple BCE: 200 for class 0 (p_0 = 1, y = 0)
+    and 200 for its own class (p = 0, y = 1), averaged over K. Returns the problem and the
+    exact losses."""
+    X, Y, y, network = problem(d=4, n=n, K=K, seed=1, dtype=dtype)
+    network["W"][...] = 0
+    network["b"][...] = -200
+    network["b"][0] = 200
+    wrong = (y != 0).mean()
+    assert 0 < wrong < 1
+    return X, Y, y, network, {"softmax": 400 * wrong, "multiple_bce": 400 / K * wrong}
+
+
+FLOAT32_CLIP = -math.log(np.finfo(np.float32).tiny)  # 87.3: where the loss of P clips
+
+
+@pytest.mark.parametrize("loss", ["softmax", "multiple_bce"])
+def test_objective_loss_and_cost_are_exact_where_probabilities_saturate(loss):
+    X, Y, y, network, exact = saturated_problem()
+    objective = D.OBJECTIVES[loss]
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        P = objective.apply(X, network)
+        value, cost = objective.loss_and_cost(X, Y, network, 0.1, P)
+        assert value.dtype == cost.dtype == np.float32  # no upcast
+        assert value == pytest.approx(exact[loss], rel=1e-6) and cost == value  # W = 0
+        assert objective.loss_and_cost(X, Y, network, 0.1) == (value, cost)
+        # the text's loss of P (the API students call) clips log(0) at -87.3 instead
+        text_loss = objective.loss(P, Y)
+    margin = {"softmax": 400, "multiple_bce": 200}[loss]  # per clipped term
+    assert text_loss == pytest.approx(exact[loss] * FLOAT32_CLIP / margin, rel=1e-6)
+    network["W"][0, 0] = 2.0
+    assert objective.loss_and_cost(X, Y, network, 0.1)[1] == pytest.approx(
+        objective.loss_and_cost(X, Y, network, 0.1)[0] + 0.4, rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "multiple_bce"])
+def test_mini_batch_gd_records_the_exact_losses_where_probabilities_saturate(loss):
+    """eta = 0 keeps the network: every recorded batch loss, and the history on the whole
+    sets, has the exact value."""
+    X, Y, y, network, exact = saturated_problem(n=12)
+    records = []
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        trained, history = D.mini_batch_gd(X, Y, {"n_batch": 4, "eta": 0.0, "n_epochs": 2,
+                                                  "shuffle": False}, network, 0.1,
+                                           D.make_rng(0), X, Y, loss=loss, on_step=records.append)
+    steps = [r for r in records if isinstance(r, StepRecord)]
+    assert len(steps) == 6
+    objective = D.OBJECTIVES[loss]
+    for r in steps:
+        batch_exact = objective.loss_and_cost(r.X, r.Y, network, 0.1)[0]
+        assert r.loss == r.cost == float(batch_exact)
+    assert sum(r.loss for r in steps[:3]) / 3 == pytest.approx(exact[loss], rel=1e-6)
+    for key in ("train_loss", "train_cost", "val_loss", "val_cost"):
+        np.testing.assert_allclose(history[key], exact[loss], rtol=1e-6)
+    assert trained["W"].dtype == np.float32
+
+
+def test_an_objective_with_a_loss_of_your_own_is_used_as_written():
+    """Swapping ``loss`` (or building an Objective from scratch) falls back to its loss of P;
+    swapping only ``backward`` keeps the loss of the scores."""
+    X, Y, y, network, exact = saturated_problem()
+    softmax = D.OBJECTIVES["softmax"]
+    own = dataclasses.replace(softmax, loss=lambda P, Y: D.compute_loss(P, D.labels_of(Y)))
+    value, cost = own.loss_and_cost(X, Y, network, 0.1)
+    assert value == pytest.approx(exact["softmax"] * FLOAT32_CLIP / 400, rel=1e-6)
+    assert cost == softmax.cost(softmax.apply(X, network), Y, network, 0.1)
+    scratch = D.Objective(softmax.apply, softmax.loss, lambda P, Y, net, lam: 7.0,
+                          softmax.backward)
+    assert scratch.loss_and_cost(X, Y, network, 0.1)[1] == 7.0
+    backward_only = dataclasses.replace(softmax, backward=D.backward_pass_multiple_bce)
+    assert backward_only.loss_and_cost(X, Y, network, 0.1)[0] == pytest.approx(
+        exact["softmax"], rel=1e-6)

@@ -80,6 +80,9 @@ def test_multiple_bce_eq14_by_hand():
     expected = (image0 + image1) / 2
     assert F.multiple_binary_cross_entropy(Y, P, axis=0) == pytest.approx(expected, rel=1e-12)
     assert F.multiple_binary_cross_entropy(Y.T, P.T, axis=1) == pytest.approx(expected, rel=1e-12)
+    S = np.log(P / (1 - P))  # the logits of those probabilities
+    assert F.multiple_binary_cross_entropy_with_logits(Y, S, axis=0) == pytest.approx(
+        expected, rel=1e-12)
 
 
 def test_l2_penalty_and_gradient_by_hand():
@@ -147,6 +150,9 @@ def test_losses_from_logits_equal_losses_from_probabilities(Z, data):
     assert F.cross_entropy_with_logits(Y, Z, axis=1) == pytest.approx(
         F.cross_entropy(Y, F.softmax(Z, 1), axis=1), rel=1e-9
     )
+    assert F.multiple_binary_cross_entropy_with_logits(y, Z, axis=1) == pytest.approx(
+        F.multiple_binary_cross_entropy(y, F.sigmoid(Z), axis=1), rel=1e-9
+    )
 
 
 # ----------------------------------------------------------------------------- finite differences
@@ -173,6 +179,10 @@ def test_loss_gradients_match_finite_differences(shape, seed):
 
     numerical = numerical_gradients(
         lambda: F.multiple_binary_cross_entropy(Y, F.sigmoid(Z), 1), params, 1e-6
+    )
+    np.testing.assert_allclose(numerical["Z"], (F.sigmoid(Z) - Y) / K / N, atol=1e-8)
+    numerical = numerical_gradients(
+        lambda: F.multiple_binary_cross_entropy_with_logits(Y, Z, 1), params, 1e-6
     )
     np.testing.assert_allclose(numerical["Z"], (F.sigmoid(Z) - Y) / K / N, atol=1e-8)
 
@@ -212,6 +222,29 @@ def test_extreme_scores_are_finite_and_exact(dtype):
     assert F.cross_entropy_with_logits(Y, S, axis=1) == pytest.approx(
         (2e4 + math.log(3)) / 2, rel=1e-6
     )
+    # one image (row), K = 5 classes: the terms are 0, 50, log 2, 50 + ~2e-22 and 1e4
+    assert F.multiple_binary_cross_entropy_with_logits(y[None, :], z[None, :], axis=1) == (
+        pytest.approx((1e4 + 50 + math.log(2)) / 5, rel=1e-6))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_losses_of_scores_are_exact_where_the_probabilities_saturate(dtype):
+    """Scores of +-800: sigmoid and softmax round to exactly 0 or 1 in both dtypes (exp(-800)
+    underflows even in float64), so the losses of the probabilities clip log(0) at log(tiny)
+    (708 or 87.3), while the losses of the scores keep the exact value, 800 or 1600 per wrong
+    image."""
+    y = np.array([[1], [0], [0], [1]])
+    z = np.array([[-800], [800], [-800], [800]], dtype=dtype)  # two wrong by a margin of 800
+    Y = np.array([[1, 0, 0], [0, 1, 0]])
+    S = np.array([[-800, 800, 0], [-800, 800, 0]], dtype=dtype)  # the first wrong by 1600
+    big = -math.log(np.finfo(dtype).tiny)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert F.binary_cross_entropy_with_logits(y, z) == pytest.approx(800 * 2 / 4, rel=1e-6)
+        assert F.binary_cross_entropy(y, F.sigmoid(z)) == pytest.approx(big * 2 / 4, rel=1e-6)
+        assert F.multiple_binary_cross_entropy_with_logits(y.T, z.T, axis=0) == pytest.approx(
+            800 * 2 / 4, rel=1e-6)
+        assert F.cross_entropy_with_logits(Y, S, axis=1) == pytest.approx(1600 / 2, rel=1e-6)
+        assert F.cross_entropy(Y, F.softmax(S, 1), axis=1) == pytest.approx(big / 2, rel=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -250,6 +283,8 @@ def test_dtype_is_preserved(dtype):
         F.cross_entropy(Y, F.softmax(Z, 1), 1),
         F.cross_entropy_with_logits(Y, Z, 1),
         F.multiple_binary_cross_entropy(Y, F.sigmoid(Z), 1),
+        F.binary_cross_entropy_with_logits_terms(Y, Z),
+        F.multiple_binary_cross_entropy_with_logits(Y, Z, 1),
         F.l2_penalty(Z),
         F.l2_gradient(Z, np.float64(0.3)),
     ):

@@ -84,28 +84,36 @@ def test_methods_delegate_to_the_text_apis(name):
         inner = T.BinaryModel(0.3)
         inner.w = model.params["w"]
         P = inner.forward(X)
-        loss, acc = T.binary_cross_entropy_loss(Y, P), T.binary_accuracy(X, Y, inner)
+        loss, acc = T.binary_cross_entropy_loss_with_logits(Y, X @ inner.w), T.binary_accuracy(
+            X, Y, inner)
+        text_loss = T.binary_cross_entropy_loss(Y, P)
         inner.backward(X, P, Y)
         grads = {"w": inner.grad}
     elif name == "TDT4265Softmax":
         inner = T.SoftmaxModel(0.3)
         inner.w = model.params["w"]
         P = inner.forward(X)
-        loss, acc = T.cross_entropy_loss(Y, P), T.accuracy(X, Y, inner)
+        loss, acc = T.cross_entropy_loss_with_logits(Y, X @ inner.w), T.accuracy(X, Y, inner)
+        text_loss = T.cross_entropy_loss(Y, P)
         inner.backward(X, P, Y)
         grads = {"w": inner.grad}
     elif name == "DD2424Softmax":
         P = D.apply_network(X, model.params)
         y = Y.argmax(axis=0)
-        loss, acc = D.compute_loss(P, y), D.compute_accuracy(P, y)
+        loss, acc = D.compute_loss_with_logits(D.scores(X, model.params), y), D.compute_accuracy(
+            P, y)
+        text_loss = D.compute_loss(P, y)
         assert model.cost(X, Y) == pytest.approx(D.compute_cost(P, y, model.params, 0.3))
         grads = D.backward_pass(X, Y, P, model.params, 0.3)
     else:
         P = D.apply_network_sigmoid(X, model.params)
-        loss, acc = D.compute_loss_multiple_bce(P, Y), D.compute_accuracy(P, Y.argmax(axis=0))
+        loss = D.compute_loss_multiple_bce_with_logits(D.scores(X, model.params), Y)
+        acc = D.compute_accuracy(P, Y.argmax(axis=0))
+        text_loss = D.compute_loss_multiple_bce(P, Y)
         grads = D.backward_pass_multiple_bce(X, Y, P, model.params, 0.3)
     np.testing.assert_array_equal(model.probabilities(X), P)
-    assert model.loss(X, Y) == loss
+    # the loss of the scores, which equals the text's loss of P where nothing saturates
+    assert model.loss(X, Y) == loss == pytest.approx(text_loss, rel=1e-13)
     assert model.accuracy(X, Y) == acc and 0 <= acc <= 1
     weights = model.params["w" if "w" in model.params else "W"]
     assert model.cost(X, Y) == pytest.approx(loss + 0.3 * np.sum(weights**2), rel=1e-12)

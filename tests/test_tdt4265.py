@@ -379,3 +379,117 @@ def test_trainer_shuffle_needs_rng():
     X, _, Y = data(8)
     with pytest.raises(ValueError, match="rng"):
         T.SoftmaxTrainer(T.SoftmaxModel(0.0), 0.1, 4, True, X, Y, X, Y)
+
+
+# ----------------------------------------------------------------------------- losses of the scores
+
+
+def test_scores_are_X_w_and_forward_applies_eq1_and_eq4_to_them():
+    X, _, _ = data(5)
+    rng = np.random.default_rng(0)
+    for model, activation in ((T.BinaryModel(), F.sigmoid),
+                              (T.SoftmaxModel(0.0), lambda z: F.softmax(z, axis=1))):
+        model.w = rng.normal(0, 0.1, size=model.w.shape)
+        np.testing.assert_array_equal(model.scores(X), X @ model.w)
+        np.testing.assert_array_equal(model.forward(X), activation(X @ model.w))
+
+
+def test_losses_with_logits_equal_the_texts_losses_by_hand():
+    y = np.array([[1.0], [0.0]])
+    z = np.log(np.array([[0.9], [0.2]]) / np.array([[0.1], [0.8]]))  # y_hat = 0.9, 0.2
+    assert T.binary_cross_entropy_loss_with_logits(y, z) == pytest.approx(
+        -(math.log(0.9) + math.log(0.8)) / 2, rel=1e-12)
+    Y = T.one_hot_encode(np.array([[2], [0]]), 3)
+    z = np.log(np.array([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])) - 3.0
+    assert T.cross_entropy_loss_with_logits(Y, z) == pytest.approx(
+        -(math.log(0.7) + math.log(0.5)) / 2, rel=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        T.binary_cross_entropy_loss_with_logits(y[:, 0], z[:, :1])
+    assert T.LOSSES_WITH_LOGITS == {
+        T.binary_cross_entropy_loss: T.binary_cross_entropy_loss_with_logits,
+        T.cross_entropy_loss: T.cross_entropy_loss_with_logits,
+    }
+
+
+def saturated_trainer(cls, model=None, dtype=np.float32):
+    """A float32 trainer whose scores are +-200 for every image (only the bias row of w is set)
+    at learning rate 0 (w never changes), so each recorded loss has an exact value: the binary
+    model scores z = 200 (y_hat = 1 in float32), wrong by a margin of 200 for every y = 0; the
+    softmax model scores 200 for class 0 and -200 for the others (their y_hat = 0 in float32),
+    wrong by 400 for every image not of class 0. Returns the trainer, which images are wrong
+    and the margin."""
+    X, y, Y = data(20, seed=2, dtype=dtype)  # 3 images of class 0, 9 with y = 0
+    binary = issubclass(cls, T.LogisticTrainer)
+    if model is None:
+        model = T.BinaryModel(0.0, dtype) if binary else T.SoftmaxModel(0.0, dtype)
+        model.w[-1] = 200 if binary else [200] + [-200] * 9
+    targets = y if binary else Y
+    wrong = y[:, 0] == 0 if binary else Y[:, 0] == 0
+    return cls(model, 0.0, 5, False, X, targets, X, targets), wrong, 200 if binary else 400
+
+
+FLOAT32_CLIP = -math.log(np.finfo(np.float32).tiny)  # 87.3: where the loss of outputs clips
+
+
+@pytest.mark.parametrize("cls", [T.LogisticTrainer, T.SoftmaxTrainer])
+def test_trainer_records_the_exact_loss_where_outputs_saturate(cls):
+    t, wrong, margin = saturated_trainer(cls)
+    assert 0 < wrong.mean() < 1
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        train_history, val_history = t.train(1)
+    exact = [margin * wrong[i:i + 5].mean() for i in range(0, 20, 5)]
+    assert list(train_history["loss"]) == [0, 1, 2, 3]
+    np.testing.assert_allclose(list(train_history["loss"].values()), exact, rtol=1e-6)
+    assert list(val_history["loss"]) == [0, 1, 2, 3]  # 4 batches an epoch: every step
+    np.testing.assert_allclose(list(val_history["loss"].values()), margin * wrong.mean(),
+                               rtol=1e-6)
+    assert t.data_loss(t.X_val, t.Y_val).dtype == np.float32  # no upcast
+    # the text's loss of the outputs (the API students call) clips log(0) at -87.3 instead
+    text_loss = t.loss_function(t.Y_val, t.model.forward(t.X_val))
+    assert text_loss == pytest.approx(FLOAT32_CLIP * wrong.mean(), rel=1e-6)
+
+
+class StarterSoftmaxModel:
+    """The starter code's model interface only (w, forward, backward -> grad), no ``scores``."""
+
+    def __init__(self, w: np.ndarray) -> None:
+        self.w, self.grad = w, None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        return F.softmax(X @ self.w, axis=1)
+
+    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
+        self.grad = -(X.T @ (targets - outputs)) / X.shape[0]
+
+
+class OwnLossTrainer(T.SoftmaxTrainer):
+    """A loss function of your own (the text's, wrapped): the trainer must use it as written."""
+
+    loss_function = staticmethod(lambda targets, outputs: T.cross_entropy_loss(targets, outputs))
+
+
+def test_without_scores_or_with_a_loss_of_your_own_the_trainer_uses_the_outputs():
+    """The fallback: a student's model with only the starter's interface, or a trainer with
+    its own loss_function, records that loss of the outputs (here clipped at 87.3)."""
+    ours, wrong, _ = saturated_trainer(T.SoftmaxTrainer)
+    w = ours.model.w.copy()
+    for t in (saturated_trainer(T.SoftmaxTrainer, StarterSoftmaxModel(w.copy()))[0],
+              saturated_trainer(OwnLossTrainer)[0]):
+        _, val_history = t.train(1)
+        text_loss = float(T.cross_entropy_loss(t.Y_val, t.model.forward(t.X_val)))
+        assert val_history["loss"][0] == text_loss == pytest.approx(FLOAT32_CLIP * wrong.mean(),
+                                                                    rel=1e-6)
+        np.testing.assert_array_equal(t.model.w, w)
+
+
+def test_run_metrics_are_the_losses_of_the_scores():
+    from numpy_impl.experiments import load_experiment
+    from numpy_impl.splits import experiment_split
+    from numpy_impl.train import run_experiment
+
+    exp = load_experiment("tdt4265/task3b", {"trainer.max_epochs": 1})
+    result = run_experiment(exp, runs_dir=None, verbose=False)
+    split = experiment_split(exp)
+    w = result.params["w"]
+    for part, X, Y in (("train", split.X_train, split.Y_train), ("val", split.X_val, split.Y_val)):
+        assert result.metrics[f"{part}/loss"] == float(T.cross_entropy_loss_with_logits(Y, X @ w))
