@@ -19,15 +19,31 @@ from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError
 
 
 def numpy_side_from(spec: str):  # noqa: ANN201 (a NumpySide; imported lazily)
-    """``module:NAME`` -> the NumpySide object ``NAME`` of ``module``."""
+    """``module:NAME`` -> a NumpySide: ``NAME`` itself if it is one; a TDT4265 trainer class
+    (a BaseTrainer subclass) or DD2424 Objective in its place; any other class as the TDT4265
+    model class (the starter's interface: ``w``, ``forward``, ``backward``, ``grad``)."""
     from compare.numpy_side import NumpySide
+    from numpy_impl.dd2424 import Objective
+    from numpy_impl.tdt4265 import BaseTrainer
 
     module_name, _, name = spec.partition(":")
-    side = getattr(importlib.import_module(module_name), name, None) if name else None
-    if not isinstance(side, NumpySide):
-        raise ExperimentError(f"--numpy-side {spec!r}: expected module:NAME naming a "
-                              "compare.NumpySide (e.g. compare.wrong:NO_MEAN_GRADIENT)")
-    return side
+    hint = (f"--numpy-side {spec!r}: expected module:NAME naming a compare.NumpySide, a "
+            "TDT4265 model or trainer class, or a DD2424 Objective (e.g. "
+            "compare.wrong:NO_MEAN_GRADIENT, or my_task3a:SoftmaxModel with my_task3a.py in "
+            "the current folder)")
+    try:
+        side = getattr(importlib.import_module(module_name), name, None) if name else None
+    except ImportError as err:
+        raise ExperimentError(f"{hint}; importing {module_name!r} failed: {err}") from err
+    if isinstance(side, NumpySide):
+        return side
+    if isinstance(side, Objective):
+        return NumpySide(objective=side)
+    if isinstance(side, type) and issubclass(side, BaseTrainer):
+        return NumpySide(trainer_class=side)
+    if isinstance(side, type):
+        return NumpySide(model_class=side)
+    raise ExperimentError(hint)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

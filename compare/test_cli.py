@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from compare.__main__ import main
+from numpy_impl.experiments import ExperimentError
 
 REPO = Path(__file__).resolve().parent.parent
 DDP = ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"]
@@ -76,3 +77,18 @@ def test_ddp_stops_every_rank_at_the_first_mismatch(tmp_path: Path) -> None:
                       "--numpy-side", "compare.wrong:HALF_L2_GRADIENT", *DDP, cwd=tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL: first mismatch at step 1 (epoch 0): grad w[" in out.stdout
+
+
+def test_numpy_side_names_a_side_or_a_piece() -> None:
+    from compare import wrong
+    from compare.__main__ import numpy_side_from
+    from numpy_impl import tdt4265
+
+    assert numpy_side_from("compare.wrong:NO_MEAN_GRADIENT") is wrong.NO_MEAN_GRADIENT
+    assert numpy_side_from("numpy_impl.tdt4265:SoftmaxModel").model_class is (
+        tdt4265.SoftmaxModel)
+    assert numpy_side_from("compare.wrong:SkippedShuffle").trainer_class is wrong.SkippedShuffle
+    assert numpy_side_from("compare.wrong:REGULARISED_BIAS").objective is wrong.REGULARISED_BIAS
+    for spec in ("compare.wrong", "compare.wrong:NOTHING", "no_such_module:X"):
+        with pytest.raises(ExperimentError, match="module:NAME"):
+            numpy_side_from(spec)
