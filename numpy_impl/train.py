@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from numpy_impl import dd2424, tdt4265
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
 from numpy_impl.splits import Split, experiment_split
+from numpy_impl.steps import OnStep, StepRecord
 
 RUNS_DIR = Path("runs") / "numpy"
 
@@ -76,12 +78,13 @@ def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
             "loss": "multiple_bce" if exp.model == "DD2424MultiBCE" else "softmax"}
 
 
-def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
+def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator,
+                   on_step: OnStep | None = None
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
     binary = exp.model == "TDT4265Binary"
     trainer = tdt4265_trainer(exp, split, rng)
     model = trainer.model
-    train_history, val_history = trainer.train(exp.max_epochs)
+    train_history, val_history = trainer.train(exp.max_epochs, on_step=on_step)
     acc = tdt4265.binary_accuracy if binary else tdt4265.accuracy
     metrics = {  # the losses as the trainer records them (from the scores)
         "train/loss": float(trainer.data_loss(split.X_train, split.Y_train)),
@@ -90,14 +93,16 @@ def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator
         "val/acc": float(acc(split.X_val, split.Y_val, model)),
         "stopped_epoch": getattr(trainer, "stopped_epoch", None),
         "stopped_step": getattr(trainer, "stopped_step", None),
+        "best_step": getattr(trainer, "best_step", None),
     }
     return {"w": model.w}, {"train": train_history, "val": val_history}, metrics
 
 
-def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator
+def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator,
+                  on_step: OnStep | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
     arguments = dd2424_arguments(exp, split, rng)
-    network, history = dd2424.mini_batch_gd(**arguments)
+    network, history = dd2424.mini_batch_gd(**arguments, on_step=on_step)
     loss = arguments["loss"]
     apply = dd2424.apply_network_sigmoid if loss == "multiple_bce" else dd2424.apply_network
     metrics = {f"{name}/acc": float(dd2424.compute_accuracy(apply(X, network), Y.argmax(0)))
@@ -121,7 +126,12 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
               f"batch {exp.batch_size}, {exp.max_epochs} epochs, seed {exp.seed}")
     rng = make_rng(exp.seed)
     train = _train_tdt4265 if exp.text == "tdt4265" else _train_dd2424
-    params, history, metrics = train(exp, split, rng)
+    if verbose:
+        steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
+        with tqdm(total=steps, desc=f"[numpy] {exp.name}", unit="step") as bar:
+            params, history, metrics = train(exp, split, rng, _progress(bar))
+    else:
+        params, history, metrics = train(exp, split, rng)
     run_dir = None
     if runs_dir is not None:
         run_dir = Path(runs_dir) / exp.name
@@ -133,10 +143,30 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
     if verbose:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
                           if isinstance(v, float) and "/" in k and not k.startswith("final"))
+        if metrics.get("stopped_step") is not None:
+            print(f"[numpy] early stopping in epoch {metrics['stopped_epoch']} (counted from 0) "
+                  f"at step {metrics['stopped_step']}; restored the weights of step "
+                  f"{metrics['best_step']}, the lowest validation loss")
         print(f"[numpy] final: {shown}")
         if run_dir is not None:
             print(f"[numpy] history, weights and metrics in {run_dir}/")
     return RunResult(exp, params, history, metrics, run_dir)
+
+
+def _progress(bar: tqdm) -> OnStep:
+    """A trainer hook that advances ``bar`` and shows the epoch, the batch loss and the last
+    validation loss (early stopping may end the run before the bar is full)."""
+    shown: dict[str, Any] = {}
+
+    def on_step(record: Any) -> None:
+        if isinstance(record, StepRecord):
+            shown.update(epoch=record.epoch, loss=f"{record.loss:.4f}")
+            bar.update(1)
+        else:
+            shown["val_loss"] = f"{record.metrics['val/loss']:.4f}"
+        bar.set_postfix(shown, refresh=False)
+
+    return on_step
 
 
 def _json(value: Any) -> Any:

@@ -57,6 +57,14 @@ def test_the_default_run_says_it_uses_the_embedded_subset(tmp_path: Path) -> Non
     assert "embedded MNIST subset" in result.stdout
     assert "train 800, val 200" in result.stdout
     assert "val/acc" in result.stdout
+    assert "6/6" in result.stderr  # the progress bar: one epoch of six steps
+
+
+def test_early_stopping_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["tdt4265/task2d", "--runs-dir", str(tmp_path)]) == 0
+    metrics = json.loads((tmp_path / "tdt4265" / "task2d" / "metrics.json").read_text())
+    assert metrics["stopped_step"] - metrics["best_step"] == 10  # 10 validations, one per step
+    assert f"at step {metrics['stopped_step']}" in capsys.readouterr().out
 
 
 def test_dd2424_on_the_embedded_mnist_subset(tmp_path: Path) -> None:
