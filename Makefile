@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXPERIMENT ?= tdt4265/task2b
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-torchvision lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,21 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
+# The optional torchvision backend, in its own environment: torchvision pins its own torch,
+# whose only CPU-usable build here is a 5.5 GB CUDA one (see README, The Lightning reference).
+TV_VENV := .venv-torchvision
+$(TV_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TV_VENV)
+	$(TV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TV_VENV)/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(TV_VENV)/bin/python -m pip install --quiet -e '.[dev,torchvision]'
+	touch $@
+
+test-torchvision: $(TV_VENV)/.installed
+	$(TV_VENV)/bin/python -m pytest tests/test_torchvision_backend.py
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(TV_VENV) runs
