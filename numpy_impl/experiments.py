@@ -140,6 +140,13 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return config
 
 
+_REQUIRED = {
+    "model": ("lr",),
+    "data": ("dataset", "split", "batch_size"),
+    "trainer": ("max_epochs",),
+}
+
+
 def _section(config: dict, name: str, known: dict[str, Any], path: Path) -> dict[str, Any]:
     values = config.get(name) or {}
     if name == "model":
@@ -155,13 +162,6 @@ def _section(config: dict, name: str, known: dict[str, Any], path: Path) -> dict
     if missing:
         raise ExperimentError(f"{path}: {name!r} needs {', '.join(missing)}")
     return merged
-
-
-_REQUIRED = {
-    "model": ("lr",),
-    "data": ("dataset", "split", "batch_size"),
-    "trainer": ("max_epochs",),
-}
 
 
 def _choice(path: Path, field_name: str, value: Any, choices: tuple) -> Any:
