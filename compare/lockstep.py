@@ -231,14 +231,20 @@ class Lockstep:
 
     # ------------------------------------------------------------------ record bookkeeping
 
-    def _next_step(self, step: int) -> StepRecord | None:
-        """The NumPy side's next update; a validation it made that Lightning did not, or its
-        end while Lightning trains on, is a mismatch."""
+    def _next_past_validations(self) -> StepRecord | EndRecord:
+        """The NumPy side's next record that is not a validation: here, where Lightning did not
+        validate, every validation the NumPy side made is a mismatch."""
         record = self.numpy.next()
         while isinstance(record, ValidationRecord):
             self.check(record.step, record.epoch, "validation", f"validated at step {record.step}",
                        "no validation", discrete=True)
             record = self.numpy.next()
+        return record
+
+    def _next_step(self, step: int) -> StepRecord | None:
+        """The NumPy side's next update; a validation it made that Lightning did not, or its
+        end while Lightning trains on, is a mismatch."""
+        record = self._next_past_validations()
         if isinstance(record, EndRecord):
             self.end_record, self.in_sync = record, False
             quantity = "stopped step" if record.stopped_step is not None else "last step"
@@ -250,11 +256,7 @@ class Lockstep:
 
     def _next_end(self, last_step: int | None, stopped_step: int | None) -> EndRecord | None:
         """The NumPy side's end record; an update it makes after Lightning ended is a mismatch."""
-        record = self.numpy.next()
-        while isinstance(record, ValidationRecord):
-            self.check(record.step, record.epoch, "validation", f"validated at step {record.step}",
-                       "no validation", discrete=True)
-            record = self.numpy.next()
+        record = self._next_past_validations()
         if isinstance(record, StepRecord):
             self.in_sync = False
             quantity = "stopped step" if stopped_step is not None else "last step"

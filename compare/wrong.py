@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -81,9 +82,36 @@ class LatePatience(tdt4265.LogisticTrainer):
         return window[0] <= min(window[1:])
 
 
+class TenValidationsPerEpoch(tdt4265.SoftmaxTrainer):
+    """Validates every 10 % of an epoch instead of the starter's 20 %."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs, validations_per_epoch=10)
+
+
+class ValidatesOneStepLate(tdt4265.SoftmaxTrainer):
+    """Lightning's ``val_check_interval`` rule, after steps k-1, 2k-1, ... instead of the
+    starter's 0, k, 2k, ... (its train loop tests ``step % validation_interval == 0``)."""
+
+    def train(self, num_epochs: int, on_step: Any = None) -> tuple[dict, dict]:
+        # shifting the step count by one in the test moves every validation one step later
+        interval = self.validation_interval
+        self.validation_interval = _ShiftedInterval(interval)
+        return super().train(num_epochs, on_step)
+
+
+class _ShiftedInterval(int):
+    """An interval k for which ``s % k == 0`` holds at s = k-1, 2k-1, ..."""
+
+    def __rmod__(self, step: int) -> int:
+        return (step + 1) % int(self)
+
+
 NO_MEAN_GRADIENT = NumpySide(model_class=NoMeanGradient)
 HALF_L2_GRADIENT = NumpySide(model_class=HalfL2Gradient)
 REGULARISED_BIAS_SIDE = NumpySide(objective=REGULARISED_BIAS)
 SKIPPED_SHUFFLE = NumpySide(trainer_class=SkippedShuffle)
 ONE_BATCH_SHORT = NumpySide(trainer_class=OneBatchShort)
 LATE_PATIENCE = NumpySide(trainer_class=LatePatience)
+TEN_VALIDATIONS_PER_EPOCH = NumpySide(trainer_class=TenValidationsPerEpoch)
+VALIDATES_ONE_STEP_LATE = NumpySide(trainer_class=ValidatesOneStepLate)
