@@ -421,6 +421,12 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     return network, history
 
 
+def grid_points(grid: dict[str, list]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, as one dict per run, in a fixed order."""
+    keys = list(grid)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
 def grid_search(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray,
                 grid: dict[str, list], base_params: dict[str, Any], seed: int, *,
                 loss: str = "softmax") -> list[dict[str, Any]]:
@@ -433,10 +439,9 @@ def grid_search(X: np.ndarray, Y: np.ndarray, X_val: np.ndarray, Y_val: np.ndarr
     ``train_cost``, ``train_accuracy``, ``val_loss``, ``val_cost``, ``val_accuracy``.
     """
     K, d = Y.shape[0], X.shape[0]
-    keys = list(grid)
     rows = []
-    for values in itertools.product(*(grid[k] for k in keys)):
-        settings = {**base_params, **dict(zip(keys, values, strict=True))}
+    for point in grid_points(grid):
+        settings = {**base_params, **point}
         lam = float(settings.pop("lam", 0.0))
         rng = make_rng(seed)
         network, history = mini_batch_gd(X, Y, settings, init_network(K, d, rng), lam, rng,

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
+from numpy_impl.dd2424 import grid_points
 from numpy_impl.experiments import load_experiment, load_grid
 from numpy_impl.train import run_experiment
-
-
-def grid_points(grid: dict[str, list]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, as override dicts, in a fixed order."""
-    keys = list(grid)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def run_grid(name: str, overrides: dict[str, Any] | None = None,
