@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--steps must be at least 1")
 
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
-    for name in ("lightning.pytorch", "lightning.fabric"):
+    for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     from compare.report import ParityError
     from compare.run import run_parity

@@ -28,12 +28,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
+import pytorch_lightning as pl
 import torch
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_only
+from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
 from compare.numpy_side import EndRecord, InitRecord, NumpyRun
@@ -316,7 +316,7 @@ class ParityCallback(Callback):
         self.active = False  # True where the NumPy side runs: the only process, or rank 0
         self._error: BaseException | None = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
         self.active = trainer.is_global_zero
@@ -328,10 +328,10 @@ class ParityCallback(Callback):
                 self.lockstep.report.log_dir = Path(trainer.logger.log_dir)
             self.lockstep.numpy.start()
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._call(trainer, self.lockstep.initial, _numpy(dict(pl_module.named_parameters())))
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule,
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:
         X, Y = batch
         if trainer.world_size > 1:  # each rank holds its share: put the whole batch together
@@ -340,7 +340,7 @@ class ParityCallback(Callback):
         self._call(trainer, self.lockstep.batch, trainer.global_step, trainer.current_epoch,
                    X.detach().cpu().numpy(), Y.detach().cpu().numpy())
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: torch.optim.Optimizer) -> None:
         logged = trainer.callback_metrics  # the module's train/loss and train/cost of this step
         self._call(trainer, self.lockstep.before_update, trainer.global_step,
@@ -348,20 +348,20 @@ class ParityCallback(Callback):
                    float(logged["train/loss"]), float(logged["train/cost"]),
                    _numpy({n: p.grad for n, p in pl_module.named_parameters()}))
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
         self._call(trainer, self.lockstep.after_update, trainer.global_step - 1,
                    trainer.current_epoch, _numpy(dict(pl_module.named_parameters())))
         self._sync(trainer)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._sync(trainer)
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                      exception: BaseException) -> None:
         self.lockstep.numpy.stop()
 
-    def _call(self, trainer: L.Trainer, method: Callable[..., None], *args: Any) -> None:
+    def _call(self, trainer: pl.Trainer, method: Callable[..., None], *args: Any) -> None:
         """Run a comparison where the NumPy side is; under DDP keep its failure for _sync."""
         if not self.active or self._error is not None:
             return
@@ -372,7 +372,7 @@ class ParityCallback(Callback):
                 raise
             self._error = error
 
-    def _sync(self, trainer: L.Trainer) -> None:
+    def _sync(self, trainer: pl.Trainer) -> None:
         """Under DDP: every rank learns rank 0's verdict and stops (or raises) with it."""
         if trainer.world_size > 1:
             lockstep = self.lockstep

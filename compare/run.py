@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-from lightning.pytorch.callbacks import Callback
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
 
 from compare.lockstep import Lockstep, ParityCallback, ParityLogger
 from compare.numpy_side import NumpyRun, NumpySide
@@ -23,7 +23,7 @@ RUNS_DIR = Path("runs") / "compare"
 
 def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLogger,
                     steps: int | None = None, progress: bool = False
-                    ) -> tuple[L.Trainer, ParityModule, ExperimentDataModule]:
+                    ) -> tuple[pl.Trainer, ParityModule, ExperimentDataModule]:
     """The Lightning reference for ``exp``, built from its file's sections as LightningCLI
     (``python -m lightning_ref.fit``) builds it: ``model.init_args`` for the module,
     ``data`` plus the seed for the data module, ``trainer`` over the CLI's defaults. compare adds
@@ -36,7 +36,7 @@ def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLo
                         enable_progress_bar=progress, enable_model_summary=False)
     if steps is not None:
         trainer_args["max_steps"] = steps
-    return L.Trainer(**trainer_args), model, datamodule
+    return pl.Trainer(**trainer_args), model, datamodule
 
 
 def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
@@ -92,7 +92,7 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     return report
 
 
-def _how_training_ended(trainer: L.Trainer) -> tuple[int | None, int | None, int | None]:
+def _how_training_ended(trainer: pl.Trainer) -> tuple[int | None, int | None, int | None]:
     """(last update step, early-stopping step, step of the restored weights), from 0."""
     stopped = next((cb.stopped_step for cb in trainer.callbacks
                     if isinstance(cb, TextEarlyStopping)), None)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from compare import NumpySide, ParityReport, run_parity
+from tests.fakes import StarterSoftmaxModel
 
 MNIST = {"data.dataset": "mnist", "data.root": None}
 # DD2424's split on the embedded subset: 800 training images (8 batches of 100 per epoch),
@@ -186,24 +186,6 @@ def test_cross_entropy_where_softmax_underflows(log_dir: Path) -> None:
     trainer's loss of the scores matches the reference's log_softmax."""
     report = parity("tdt4265/task3b", {**FLOAT32, "model.lr": 0.2}, log_dir, steps=6)
     assert report.quantities["loss"].max_rel < 1e-5
-
-
-class StarterSoftmaxModel:
-    """A student's model with the starter code's interface only (w, forward, backward -> grad;
-    no ``scores``): the trainer falls back to the text's loss of its outputs."""
-
-    def __init__(self, l2_reg_lambda: float) -> None:
-        self.l2_reg_lambda = l2_reg_lambda
-        self.w = np.zeros((785, 10))
-        self.grad: np.ndarray | None = None
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        z = X @ self.w
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-
-    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
-        self.grad = -(X.T @ (targets - outputs)) / X.shape[0] + 2 * self.l2_reg_lambda * self.w
 
 
 def test_a_model_with_only_the_starter_interface(log_dir: Path) -> None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
 from numpy_impl.tdt4265 import validation_interval
 
@@ -39,17 +39,17 @@ class StarterValidation(Callback):
     def __init__(self) -> None:
         self._limit_val_batches: Any = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit":
             # this callback is the validation: Lightning's loop must not validate as well
             # (at each epoch's end, and again when early stopping ends an epoch)
             self._limit_val_batches, trainer.limit_val_batches = trainer.limit_val_batches, 0
 
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "fit" and self._limit_val_batches is not None:
             trainer.limit_val_batches = self._limit_val_batches
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
         step = trainer.global_step - 1  # the update just made, counted from 0
         if step % validation_interval(trainer.datamodule.batches_per_epoch):
@@ -77,7 +77,7 @@ class TextEarlyStopping(EarlyStopping):
                          check_on_train_epoch_end=False)
         self.stopped_step: int | None = None
 
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         if self.stopped_step is None and self.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
             self.stopped_step = trainer.global_step - 1
@@ -95,7 +95,7 @@ class RestoreBest(Callback):
         self.best_step: int | None = None
         self.best_epoch: int | None = None
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         path = self.checkpoint.best_model_path
         if self.early_stopping.stopped_step is None or not path:
             return  # not stopped early (or no finite validation loss was ever kept)

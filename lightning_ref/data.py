@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Literal
 
-import lightning as L
 import numpy as np
+import pytorch_lightning as pl
 import torch
-from lightning.pytorch.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
 from numpy_impl import data as numpy_data
@@ -91,7 +91,7 @@ class WholeSet:
         yield self.X, self.Y
 
 
-class ExperimentDataModule(L.LightningDataModule):
+class ExperimentDataModule(pl.LightningDataModule):
     """An experiment's ``data`` section (configs/*.yaml) as a LightningDataModule.
 
     Args:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
+import pytorch_lightning as pl
 import torch
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import TensorBoardLogger
+from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import TensorBoardLogger
 from torch import Tensor
 
 TEMPLATES_TAG = "weights/class_templates"
@@ -29,7 +29,7 @@ def class_templates(weights: Tensor, image_shape: tuple[int, int, int]) -> Tenso
     return torch.where(span > 0, (w - low) / torch.where(span > 0, span, 1), 0.0)
 
 
-def _tensorboards(trainer: L.Trainer) -> list[Any]:
+def _tensorboards(trainer: pl.Trainer) -> list[Any]:
     """The SummaryWriters of the run's TensorBoard loggers (none on ranks other than 0)."""
     if not trainer.is_global_zero:
         return []
@@ -40,7 +40,7 @@ class ClassTemplates(Callback):
     """At the end of training, the learnt weights as a row of class-template images
     (TDT4265 task 4b: a 28x28 tile per digit; DD2424: a 32x32x3 tile per CIFAR class)."""
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writers = _tensorboards(trainer)
         if not writers:
             return
@@ -54,7 +54,7 @@ class GroundTruthHistograms(Callback):
     """DD2424 Exercise 2.2: histograms of the probability the model gives the ground-truth class,
     for the test images it classifies correctly and for those it gets wrong."""
 
-    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                           batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         writers = _tensorboards(trainer)
         if not writers:

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jsonargparse import Namespace
-from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
+from pytorch_lightning import Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import TensorBoardLogger
 
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
@@ -66,7 +66,7 @@ class FitCLI(LightningCLI):
         if config.trainer.logger in (None, True):  # Lightning's default logger, renamed
             configs = config.get("config") or [DEFAULT_CONFIG]
             config.trainer.logger = Namespace(
-                class_path="lightning.pytorch.loggers.TensorBoardLogger",
+                class_path="pytorch_lightning.loggers.TensorBoardLogger",
                 init_args=Namespace(save_dir=str(RUNS_DIR), name=experiment_name(configs[-1]),
                                     default_hp_metric=False))
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import lightning as L
 import numpy as np
+import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import Callback
+from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
@@ -32,7 +32,7 @@ from numpy_impl.splits import Split
 Validation = Literal["starter", "epoch"]
 
 
-class ParityModule(L.LightningModule):
+class ParityModule(pl.LightningModule):
     """What the four models share: parameters from the NumPy initialisation, the cost J, SGD
     with the texts' learning-rate decay, and one evaluation of a whole set for every stage.
 

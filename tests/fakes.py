@@ -165,3 +165,22 @@ def write_cifar_archive(
         with tarfile.open(path, "w:gz") as tar:
             tar.add(Path(staging) / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     return arrays
+
+
+class StarterSoftmaxModel:
+    """A softmax model with the TDT4265 starter code's interface only (``w``, ``forward``,
+    ``backward`` storing ``grad``; no ``scores``), as a student writes it: zero weights
+    (785, 10) and the text's gradient with ``2 * lambda * w``."""
+
+    def __init__(self, l2_reg_lambda: float = 0.0) -> None:
+        self.l2_reg_lambda = l2_reg_lambda
+        self.w = np.zeros((785, 10))
+        self.grad: np.ndarray | None = None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        z = X @ self.w
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
+        self.grad = -(X.T @ (targets - outputs)) / X.shape[0] + 2 * self.l2_reg_lambda * self.w

@@ -16,15 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import (
-    CIFAR10_LABEL_NAMES,
-    cifar_pickle_bytes,
-    write_cifar_archive,
-    write_cifar_batch,
-    write_cifar_root,
-    write_idx,
-    write_mnist_root,
-)
 
 from numpy_impl import data
 from numpy_impl.data import (
@@ -39,6 +30,15 @@ from numpy_impl.data import (
     load_mnist,
     read_idx,
     safe_unpickle,
+)
+from tests.fakes import (
+    CIFAR10_LABEL_NAMES,
+    cifar_pickle_bytes,
+    write_cifar_archive,
+    write_cifar_batch,
+    write_cifar_root,
+    write_idx,
+    write_mnist_root,
 )
 
 MNIST_NAMES = list(data.MNIST_FILES)

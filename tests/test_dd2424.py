@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from numpy_impl import draws
 from numpy_impl import functional as F
 from numpy_impl.gradcheck import check_tdt4265, max_relative_error, numerical_gradients
 from numpy_impl.steps import StepRecord
+from tests.fakes import write_cifar_batch
 
 FAST = settings(max_examples=15, deadline=None)
 
@@ -41,11 +41,6 @@ def test_make_rng_and_init_network_are_the_shared_draws():
     np.testing.assert_array_equal(a["W"], b["W"])
     assert a["W"].shape == (10, 3072) and a["b"].shape == (10, 1) and not a["b"].any()
     assert a["W"].std() == pytest.approx(0.01, rel=0.02)
-
-
-def write_cifar_batch(path, data, labels):
-    with open(path, "wb") as f:
-        pickle.dump({b"batch_label": b"test", b"data": data, b"labels": labels}, f)
 
 
 def test_load_batch_layout(tmp_path):

@@ -33,8 +33,8 @@ RUNS = {
 def train(out: Path, devices: int) -> None:
     """Fit every run of RUNS on ``devices`` CPU processes; rank 0 saves the final weights, and
     every rank the number of training samples per batch it computed with."""
-    import lightning as L
-    from lightning.pytorch.callbacks import Callback
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import Callback
 
     from lightning_ref import MODELS, ExperimentDataModule
 
@@ -48,7 +48,7 @@ def train(out: Path, devices: int) -> None:
     weights, seen = {}, {}
     for name, (model_name, model_args, data_args, epochs) in RUNS.items():
         model, samples = MODELS[model_name](**model_args), SamplesSeen()
-        trainer = L.Trainer(
+        trainer = pl.Trainer(
             accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
             max_epochs=epochs, precision="64-true", logger=False, callbacks=[samples],
             default_root_dir=out.parent / f"{name}-{devices}", enable_progress_bar=False,

@@ -11,13 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
-from fakes import write_cifar_root
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import CSVLogger
+from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import CSVLogger
 
 from lightning_ref import MODELS, ExperimentDataModule
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
@@ -59,13 +58,6 @@ def test_default_is_task2b() -> None:
     assert DEFAULT_CONFIG == CONFIG_DIR / "tdt4265" / "task2b.yaml"
 
 
-@pytest.fixture(scope="module")
-def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cifar")
-    write_cifar_root(root, n_per_batch=150, seed=0)
-    return root
-
-
 @pytest.mark.parametrize("name", experiment_names())
 def test_every_config_runs(name: str, cifar_root: Path, tmp_path: Path,
                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -104,7 +96,7 @@ class LearningRates(Callback):
     def __init__(self) -> None:
         self.rates: list[float] = []
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
 
 
@@ -118,7 +110,7 @@ def fit_like_numpy(exp: Experiment, tmp_path: Path, **trainer_kwargs):
     dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, exp.download, exp.batch_size,
                               exp.shuffle, exp.flip, exp.val_size, exp.seed)
     rates = LearningRates()
-    trainer = L.Trainer(
+    trainer = pl.Trainer(
         max_epochs=exp.max_epochs, precision="64-true" if exp.dtype == "float64" else "32-true",
         accelerator="cpu", default_root_dir=tmp_path, callbacks=[rates],
         enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
@@ -134,7 +126,7 @@ def assert_same_weights(model, params: dict[str, np.ndarray], rtol: float = 1e-1
         assert np.abs(got[key] - value).max() <= rtol * np.abs(value).max(), key
 
 
-def csv_series(trainer: L.Trainer, tag: str) -> dict[int, float]:
+def csv_series(trainer: pl.Trainer, tag: str) -> dict[int, float]:
     trainer.logger.save()
     with open(Path(trainer.logger.log_dir) / "metrics.csv") as f:
         return {int(r["step"]): float(r[tag]) for r in csv.DictReader(f) if r.get(tag)}
@@ -207,7 +199,7 @@ def test_resumed_run_draws_what_an_uninterrupted_one_would(tmp_path: Path) -> No
     dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, batch_size=exp.batch_size,
                               shuffle=exp.shuffle, flip=exp.flip, val_size=exp.val_size,
                               seed=exp.seed)
-    trainer = L.Trainer(max_epochs=2, precision="64-true", accelerator="cpu", logger=False,
+    trainer = pl.Trainer(max_epochs=2, precision="64-true", accelerator="cpu", logger=False,
                         default_root_dir=tmp_path / "resumed", enable_progress_bar=False,
                         enable_model_summary=False)
     trainer.fit(model, datamodule=dm, ckpt_path=checkpoint)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import write_cifar_root
 
 from numpy_impl import dd2424
 from numpy_impl.__main__ import main
@@ -19,13 +18,6 @@ from numpy_impl.splits import experiment_split
 from numpy_impl.train import run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cifar")
-    write_cifar_root(root, n_per_batch=120, seed=3)
-    return root
 
 
 def small(name: str, cifar_root: Path) -> list[str]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import write_cifar_root, write_mnist_root
 
 from numpy_impl import data
 from numpy_impl.experiments import ExperimentError
 from numpy_impl.splits import dd2424_split, mnist_sets, tdt4265_split
+from tests.fakes import write_cifar_root, write_mnist_root
 
 
 def test_embedded_sets_are_a_disjoint_stratified_cut() -> None:

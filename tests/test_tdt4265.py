@@ -13,6 +13,7 @@ from numpy_impl import draws
 from numpy_impl import functional as F
 from numpy_impl import tdt4265 as T
 from numpy_impl.gradcheck import check_tdt4265, max_relative_error, numerical_gradients
+from tests.fakes import StarterSoftmaxModel
 
 FAST = settings(max_examples=15, deadline=None)
 
@@ -449,17 +450,10 @@ def test_trainer_records_the_exact_loss_where_outputs_saturate(cls):
     assert text_loss == pytest.approx(FLOAT32_CLIP * wrong.mean(), rel=1e-6)
 
 
-class StarterSoftmaxModel:
-    """The starter code's model interface only (w, forward, backward -> grad), no ``scores``."""
-
-    def __init__(self, w: np.ndarray) -> None:
-        self.w, self.grad = w, None
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        return F.softmax(X @ self.w, axis=1)
-
-    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
-        self.grad = -(X.T @ (targets - outputs)) / X.shape[0]
+def _starter_model(w: np.ndarray) -> StarterSoftmaxModel:
+    model = StarterSoftmaxModel()
+    model.w = w
+    return model
 
 
 class OwnLossTrainer(T.SoftmaxTrainer):
@@ -473,7 +467,7 @@ def test_without_scores_or_with_a_loss_of_your_own_the_trainer_uses_the_outputs(
     its own loss_function, records that loss of the outputs (here clipped at 87.3)."""
     ours, wrong, _ = saturated_trainer(T.SoftmaxTrainer)
     w = ours.model.w.copy()
-    for t in (saturated_trainer(T.SoftmaxTrainer, StarterSoftmaxModel(w.copy()))[0],
+    for t in (saturated_trainer(T.SoftmaxTrainer, _starter_model(w.copy()))[0],
               saturated_trainer(OwnLossTrainer)[0]):
         _, val_history = t.train(1)
         text_loss = float(T.cross_entropy_loss(t.Y_val, t.model.forward(t.X_val)))

@@ -14,12 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fakes import write_cifar_root
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
 from lightning_ref.fit import main
 from numpy_impl.experiments import CONFIG_DIR
+from tests.fakes import write_cifar_root
 
 TAGS = {"train/loss", "train/cost", "train/acc", "val/loss", "val/cost", "val/acc", "lr"}
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fakes import write_cifar_root, write_idx
 
 from lightning_ref.data import ExperimentDataModule, torchvision_cifar10, torchvision_mnist
 from numpy_impl import data
+from tests.fakes import write_cifar_root, write_idx
 
 HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 REAL_CIFAR = Path(__file__).resolve().parent.parent / "data"

@@ -1,4 +1,5 @@
-"""Shared fixtures."""
+"""Fixtures shared by tests/ and the parity suite compare/ (pytest loads this root conftest
+for both)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fakes import write_cifar_root
 
 
 @pytest.fixture
@@ -40,3 +43,18 @@ def local_http_server(http_root: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="session")
+def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CIFAR-10's five training batches and test batch, 200 random images each, in the real
+    pickle format under ``<root>/cifar-10-batches-py/``."""
+    root = tmp_path_factory.mktemp("cifar")
+    write_cifar_root(root, n_per_batch=200, seed=0)
+    return root
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    """A fresh folder for one test's TensorBoard runs."""
+    return tmp_path / "runs"

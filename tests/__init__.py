@@ -1,0 +1,1 @@
+"""The project's test support: fakes written in the real formats (``tests.fakes``)."""
