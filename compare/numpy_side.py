@@ -15,14 +15,13 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from numpy_impl import dd2424, train
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
-from numpy_impl.models import MODELS
+from numpy_impl.models import final_metrics
 from numpy_impl.splits import Split, experiment_split
 from numpy_impl.steps import StepRecord, ValidationRecord, copies
 from numpy_impl.tdt4265 import BaseTrainer
@@ -205,13 +204,6 @@ class NumpyRun:
              stopped_epoch: int | None, best_step: int | None) -> EndRecord:
         """The final record; its metrics come from numpy_impl's uniform models (the final
         weights measured as the Lightning reference measures them: loss, cost, accuracy)."""
-        model = MODELS[self.exp.model](self.exp.lam, params=params)
-        metrics: dict[str, Any] = {}
-        for part, X, Y in (("train", split.X_train, split.Y_train),
-                           ("val", split.X_val, split.Y_val),
-                           ("test", split.X_test, split.Y_test)):
-            if X is not None:
-                metrics.update({f"{part}/loss": model.loss(X, Y), f"{part}/cost": model.cost(X, Y),
-                                f"{part}/acc": model.accuracy(X, Y)})
+        metrics = final_metrics(self.exp.model, params, self.exp.lam, split)
         last = self._last.step if self._last else None
         return EndRecord(last, stopped_step, stopped_epoch, best_step, copies(params), metrics)

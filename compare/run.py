@@ -14,7 +14,7 @@ from compare.report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
-from lightning_ref.fit import TRAINER_DEFAULTS, final_metrics
+from lightning_ref.fit import TRAINER_DEFAULTS, final_metrics, lightning_validation_batches
 from lightning_ref.models import MODELS, ParityModule
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 
@@ -29,11 +29,14 @@ def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLo
     ``data`` plus the seed for the data module, ``trainer`` over the CLI's defaults. compare adds
     its callback and logger and, with ``steps``, ``max_steps``."""
     config = exp.config
-    model = MODELS[exp.model](**(config["model"].get("init_args") or {}))
-    datamodule = ExperimentDataModule(**(config.get("data") or {}), seed=exp.seed)
     trainer_args: dict[str, Any] = {**TRAINER_DEFAULTS, **(config.get("trainer") or {})}
+    datamodule = ExperimentDataModule(**(config.get("data") or {}), seed=exp.seed,
+                                      precision=trainer_args["precision"])
+    model = MODELS[exp.model](**(config["model"].get("init_args") or {}),
+                              initial_parameters=datamodule.initial_parameters)
     trainer_args.update(callbacks=callbacks, logger=logger, default_root_dir=logger.save_dir,
-                        enable_progress_bar=progress, enable_model_summary=False)
+                        enable_progress_bar=progress, enable_model_summary=False,
+                        limit_val_batches=lightning_validation_batches(model.validation))
     if steps is not None:
         trainer_args["max_steps"] = steps
     return pl.Trainer(**trainer_args), model, datamodule

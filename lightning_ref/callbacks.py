@@ -1,13 +1,22 @@
 """Each text's validation cadence, early stopping and best-weight restore, as Lightning callbacks.
 
-* ``"epoch"`` (DD2424): Lightning's own validation loop after every epoch; nothing here.
+* ``"epoch"`` (DD2424): Lightning's own validation loop after every epoch (the module's
+  ``validation_step``); Lightning's EarlyStopping and ModelCheckpoint act on it as usual.
 * ``"starter"`` (TDT4265 starter code): validate after the update at global step s (counted from
   0) whenever ``s % (batches_per_epoch // 5) == 0``, so the first validation follows the first
-  update. Lightning's ``val_check_interval=k`` validates after steps k-1, 2k-1, ... (it counts
-  ``(batch_idx + 1) % k``), one step later than the starter, and restarts its count every epoch
-  unless ``check_val_every_n_epoch=None``; no Trainer option gives steps 0, k, 2k, ... . So
-  :class:`StarterValidation` measures the validation set itself at those steps and then tells
-  Lightning's EarlyStopping and ModelCheckpoint that a validation ended.
+  update. This is the one rule of the texts that Lightning cannot express: its
+  ``val_check_interval=k`` validates after steps k-1, 2k-1, ... (it counts ``(batch_idx + 1) %
+  k``), one step later than the starter, and restarts its count every epoch unless
+  ``check_val_every_n_epoch=None``; no Trainer option gives steps 0, k, 2k, ... (running
+  Lightning's loop after every step and skipping the others costs ~0.75 ms a step, more than
+  the step itself on these sizes). So :class:`StarterValidation` measures the sets itself at
+  those steps, and the Trainer's own validation loop is off (``trainer.limit_val_batches=0``;
+  ``python -m lightning_ref.fit`` sets it from ``model.validation``). The early stopping and
+  the checkpoint of the best weights then act after each of those validations, through
+  Lightning's public API: :class:`TextEarlyStopping` runs EarlyStopping's check from
+  ``on_train_batch_end`` (the subclassing pattern Lightning's EarlyStopping documentation
+  shows) and ModelCheckpoint checks after every update (``every_n_train_steps=1``), where the
+  monitored ``val/loss`` changes only at a validation.
 * Early stopping (TDT4265 2d): Lightning's ``EarlyStopping(monitor="val/loss", mode="min",
   min_delta=0, patience=p)`` stops when p validations in a row were not strictly below the best;
   that is the starter's rule "the oldest of the last p + 1 validation losses is their minimum"
@@ -27,58 +36,66 @@ from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 from numpy_impl.tdt4265 import validation_interval
 
 
+def starter_validates(trainer: pl.Trainer) -> bool:
+    """Whether the update just made (step ``trainer.global_step - 1``) is followed by one of the
+    starter's validations."""
+    return (trainer.global_step - 1) % validation_interval(trainer.num_training_batches) == 0
+
+
 class StarterValidation(Callback):
     """TDT4265's validation cadence: after the update at step s whenever s % interval == 0.
 
-    Measures ``val/loss``, ``val/cost``, ``val/acc`` and ``train/acc`` (whole sets), logs them at
-    step s (the step at which Lightning logs that update's ``train/loss``), then calls
-    ``on_validation_end`` of the trainer's EarlyStopping and ModelCheckpoint callbacks, which is
-    where they act after a validation of Lightning's own loop.
+    Measures ``val/loss``, ``val/cost``, ``val/acc`` (the whole validation set) and ``train/acc``
+    (the whole training set, the data module's two validation loaders), writes them to the
+    loggers at step s (the step at which Lightning logs that update's ``train/loss``), and logs
+    them to the module's ``callback_metrics`` and progress bar for the callbacks that act on a
+    validation (``logger=False``: a value logged on_step from a callback would be written again
+    at every later step of the epoch).
     """
 
-    def __init__(self) -> None:
-        self._limit_val_batches: Any = None
-
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage == "fit":
-            # this callback is the validation: Lightning's loop must not validate as well
-            # (at each epoch's end, and again when early stopping ends an epoch)
-            self._limit_val_batches, trainer.limit_val_batches = trainer.limit_val_batches, 0
-
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage == "fit" and self._limit_val_batches is not None:
-            trainer.limit_val_batches = self._limit_val_batches
+        if stage == "fit" and trainer.limit_val_batches != 0:
+            raise ValueError("model.validation 'starter' validates after the starter's steps "
+                             "itself: Lightning's own validation loop must be off "
+                             "(trainer.limit_val_batches=0)")
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
-        step = trainer.global_step - 1  # the update just made, counted from 0
-        if step % validation_interval(trainer.datamodule.batches_per_epoch):
+        if not starter_validates(trainer):
             return
-        metrics = pl_module.validation_metrics(*trainer.datamodule.tensors["val"])
-        # Straight to the loggers rather than self.log(on_step=True): Lightning would log a
-        # step value again at every later step of the epoch, and validations are sparse.
+        val, train = (next(iter(loader)) for loader in trainer.datamodule.val_dataloader())
+        metrics = pl_module.validation_metrics(val, train)
         for logger in trainer.loggers:
-            logger.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
-        # where EarlyStopping, ModelCheckpoint, the LR scheduler and the progress bar read them
-        trainer.callback_metrics.update(metrics)
-        trainer.progress_bar_metrics.update({k: float(v) for k, v in metrics.items()})
-        for callback in trainer.callbacks:
-            if isinstance(callback, EarlyStopping | ModelCheckpoint):
-                callback.on_validation_end(trainer, pl_module)
+            logger.log_metrics({k: float(v) for k, v in metrics.items()},
+                               step=trainer.global_step - 1)
+        pl_module.log_dict(metrics, on_step=True, on_epoch=False, prog_bar=True, logger=False,
+                           sync_dist=True, batch_size=1)
 
 
 class TextEarlyStopping(EarlyStopping):
-    """Lightning's EarlyStopping on ``val/loss``, checked after every validation; it also
-    records the update step of the validation that stopped (``stopped_step``, counted from 0;
-    ``stopped_epoch`` is Lightning's, counted from 0)."""
+    """Lightning's EarlyStopping on ``val/loss``, checked after every validation of the model's
+    cadence (``"epoch"``: Lightning's loop; ``"starter"``: the steps StarterValidation measures);
+    it also records the update step of the validation that stopped (``stopped_step``, counted
+    from 0; ``stopped_epoch`` is Lightning's, counted from 0)."""
 
-    def __init__(self, patience: int) -> None:
+    def __init__(self, patience: int, validation: str = "epoch") -> None:
         super().__init__(monitor="val/loss", mode="min", min_delta=0.0, patience=patience,
                          check_on_train_epoch_end=False)
+        self.validation = validation
         self.stopped_step: int | None = None
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_validation_end(trainer, pl_module)
+        if self.validation == "epoch":
+            super().on_validation_end(trainer, pl_module)
+            self._record_stop(trainer)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.validation == "starter" and starter_validates(trainer):
+            self._run_early_stopping_check(trainer)
+            self._record_stop(trainer)
+
+    def _record_stop(self, trainer: pl.Trainer) -> None:
         if self.stopped_step is None and self.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
             self.stopped_step = trainer.global_step - 1
 
@@ -108,9 +125,11 @@ def validation_callbacks(validation: str, early_stopping_patience: int | None) -
     """The callbacks that carry out a model's ``validation`` rule and early stopping."""
     callbacks: list[Callback] = [StarterValidation()] if validation == "starter" else []
     if early_stopping_patience is not None:
+        # "starter": check after every update, where val/loss changes only at a validation
+        per_step = {"every_n_train_steps": 1} if validation == "starter" else {}
         checkpoint = ModelCheckpoint(monitor="val/loss", mode="min", save_top_k=1,
                                      save_on_train_epoch_end=False,
-                                     filename="best-{epoch}-{step}")
-        early_stopping = TextEarlyStopping(early_stopping_patience)
+                                     filename="best-{epoch}-{step}", **per_step)
+        early_stopping = TextEarlyStopping(early_stopping_patience, validation)
         callbacks += [early_stopping, checkpoint, RestoreBest(checkpoint, early_stopping)]
     return callbacks

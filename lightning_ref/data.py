@@ -106,9 +106,12 @@ class ExperimentDataModule(pl.LightningDataModule):
         val_size: images held out for validation by ``"dd2424_all"``.
         seed: seeds the one generator (``make_rng``); the CLI links it to ``seed_everything``.
         backend: ``"numpy"`` (numpy_impl.data's readers) or ``"torchvision"``.
+        precision: the Trainer's precision, which sets the arrays' dtype ("64-true" float64,
+            "32-true" float32); the CLI links it to ``trainer.precision``.
 
     Attributes (for the models and the parity tool): ``rng`` (the generator, shared with the
-    initialisation), ``split`` (the :class:`numpy_impl.splits.Split`, after setup),
+    initialisation), ``split`` (the :class:`numpy_impl.splits.Split`, once loaded),
+    ``initial_parameters`` (the model's, drawn once from ``rng`` before any epoch),
     ``tensors`` (``{"train"|"val"|"test": (X, Y)}`` views of the split), ``last_plan`` (the
     :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
     """
@@ -117,7 +120,8 @@ class ExperimentDataModule(pl.LightningDataModule):
                  split: Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"],
                  root: str | None = None, download: bool = False, batch_size: int = 100,
                  shuffle: bool = False, flip: bool = False, val_size: int = 1000, seed: int = 0,
-                 backend: Literal["numpy", "torchvision"] = "numpy") -> None:
+                 backend: Literal["numpy", "torchvision"] = "numpy",
+                 precision: str = "64-true") -> None:
         super().__init__()
         self.save_hyperparameters()
         self.dataset, self.split_name = dataset, split
@@ -125,20 +129,16 @@ class ExperimentDataModule(pl.LightningDataModule):
         self.download, self.batch_size = download, int(batch_size)
         self.shuffle, self.flip, self.val_size = shuffle, flip, val_size
         self.backend = backend
+        if str(precision) not in PRECISIONS:
+            raise ValueError(f"trainer.precision {precision!r} is not supported; use one of "
+                             f"{', '.join(PRECISIONS)}")
+        self.dtype = PRECISIONS[str(precision)]
         self.rng = draws.make_rng(seed)
         self.split: Split | None = None
+        self._initial_parameters: dict[str, np.ndarray] | None = None
         self.tensors: dict[str, Batch] = {}
         self.last_plan: draws.EpochPlan | None = None
         self.flip_inds: np.ndarray | None = None
-
-    @property
-    def dtype(self) -> str:
-        """The arrays' dtype, from the Trainer's precision: "64-true" float64, "32-true" float32."""
-        precision = str(self.trainer.precision) if self.trainer is not None else "64-true"
-        if precision not in PRECISIONS:
-            raise ValueError(f"trainer.precision {precision!r} is not supported; use one of "
-                             f"{', '.join(PRECISIONS)}")
-        return PRECISIONS[precision]
 
     @property
     def axis(self) -> int:
@@ -155,6 +155,20 @@ class ExperimentDataModule(pl.LightningDataModule):
         """numpy_impl's split for these settings, read by the chosen backend."""
         return splits.load_split(self.dataset, self.split_name, self.root, download,
                                  self.val_size, self.dtype, readers(self.backend))
+
+    @property
+    def initial_parameters(self) -> dict[str, np.ndarray]:
+        """The model's initial parameters for this split, in its dtype: the text's
+        initialisation (:func:`numpy_impl.draws.initial_parameters`), drawn from ``rng`` once,
+        before any epoch's permutation (the DD2424 text's order). Loads the split (downloading
+        if asked) the first time."""
+        if self._initial_parameters is None:
+            if self.split is None:
+                self.split = self.load_split(download=self.download)
+            K, d = self.split.num_classes_and_inputs
+            params = draws.initial_parameters(self.split.text, K, d, self.rng)
+            self._initial_parameters = {k: v.astype(self.dtype) for k, v in params.items()}
+        return self._initial_parameters
 
     def prepare_data(self) -> None:
         # Lightning calls this on one process per node: download there, once, and keep the
@@ -190,8 +204,10 @@ class ExperimentDataModule(pl.LightningDataModule):
         world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
         return TrainingBatches(self, rank, world)
 
-    def val_dataloader(self) -> WholeSet:
-        return WholeSet(*self.tensors["val"])
+    def val_dataloader(self) -> list[WholeSet]:
+        """Two loaders, as the texts validate: the whole validation set, then the whole
+        training set (for the training accuracy)."""
+        return [WholeSet(*self.tensors["val"]), WholeSet(*self.tensors["train"])]
 
     def test_dataloader(self) -> WholeSet:
         if not self.has_test:

@@ -51,6 +51,16 @@ class FitCLI(LightningCLI):
         # One seed fixes everything random (numpy_impl.draws): the initial weights, each
         # epoch's permutation and flips. Lightning's seed_everything also seeds torch.
         parser.link_arguments("seed_everything", "data.seed")
+        # The one precision sets the data's dtype, and with it the parameters'.
+        parser.link_arguments("trainer.precision", "data.precision")
+        # The model is given what it needs: its initial parameters, drawn by the data module
+        # from the run's one generator (K, d and the dtype come with them).
+        parser.link_arguments("data.initial_parameters", "model.init_args.initial_parameters",
+                              apply_on="instantiate")
+        # The starter cadence validates itself (lightning_ref.callbacks says why): Lightning's
+        # own validation loop runs only for the per-epoch rule.
+        parser.link_arguments("model.init_args.validation", "trainer.limit_val_batches",
+                              compute_fn=lightning_validation_batches)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         # The command line (or ``args``) with the default experiment's config put first when it
@@ -69,6 +79,12 @@ class FitCLI(LightningCLI):
                 class_path="pytorch_lightning.loggers.TensorBoardLogger",
                 init_args=Namespace(save_dir=str(RUNS_DIR), name=experiment_name(configs[-1]),
                                     default_hp_metric=False))
+
+
+def lightning_validation_batches(validation: str) -> float:
+    """``trainer.limit_val_batches`` for a model's validation rule: 0 for the "starter" rule,
+    which validates from a callback, all (1.0) for the per-epoch rule."""
+    return 0 if validation == "starter" else 1.0
 
 
 def with_default_config(args: Sequence[str]) -> list[str]:

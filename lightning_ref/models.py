@@ -2,9 +2,11 @@
 side's hand-written gradients.
 
 Each module holds exactly the NumPy model's parameters, by the same names, shapes and
-orientation (``w`` (785, K) for TDT4265; ``W`` (K, d) and ``b`` (K, 1) for DD2424), created in
-:meth:`ParityModule.setup` from the same initialisation (:mod:`numpy_impl.draws`, drawn from the
-data module's one generator), so both sides start bit-identical. ``training_step`` returns the
+orientation (``w`` (785, K) for TDT4265; ``W`` (K, d) and ``b`` (K, 1) for DD2424), as its
+record in :data:`numpy_impl.models.MODELS` gives them. They are created in ``__init__`` from the
+``initial_parameters`` it is given (LightningCLI links them from the data module, which draws
+them from its one generator with :func:`numpy_impl.draws.initial_parameters`), in their dtype,
+so both sides start bit-identical. ``training_step`` returns the
 cost J = data loss + lam * R (R = sum of squared weights, no 1/2), so autograd's gradient holds
 the texts' ``2 * lam * W`` and the optimizer is plain SGD (no momentum, no weight decay).
 
@@ -15,7 +17,7 @@ A batch is ``(X, Y)`` in the split's layout: ``"rows"`` (TDT4265: X (B, 785), Y 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pytorch_lightning as pl
@@ -26,10 +28,10 @@ from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
-from numpy_impl import draws
-from numpy_impl.splits import Split
+from numpy_impl.models import MODELS as RECORDS
 
 Validation = Literal["starter", "epoch"]
+Batch = tuple[Tensor, Tensor]
 
 
 class ParityModule(pl.LightningModule):
@@ -46,30 +48,30 @@ class ParityModule(pl.LightningModule):
         lr_step_epochs: divide eta by 10 after every this many epochs (DD2424 2.1d).
         lr_plateau_patience: divide eta by 10 when the validation cost has not improved for more
             than this many epochs (DD2424 2.1d).
+        initial_parameters: the NumPy side's initial parameters, by name (the data module's
+            ``initial_parameters``; LightningCLI links them). None only for
+            ``load_from_checkpoint``, which takes them from the checkpoint.
     """
-
-    layout: ClassVar[str]  # the split's layout the model computes in: "rows" or "columns"
 
     def __init__(self, lr: float, lam: float = 0.0, validation: Validation = "epoch",
                  early_stopping_patience: int | None = None, lr_step_epochs: int | None = None,
-                 lr_plateau_patience: int | None = None) -> None:
+                 lr_plateau_patience: int | None = None,
+                 initial_parameters: dict[str, Any] | None = None) -> None:
         super().__init__()
         if validation not in ("starter", "epoch"):
             raise ValueError(f"validation is {validation!r}; expected 'starter' or 'epoch'")
         if lr_step_epochs is not None and lr_plateau_patience is not None:
             raise ValueError("choose one of lr_step_epochs and lr_plateau_patience")
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["initial_parameters"])
+        self.record = RECORDS[type(self).__name__]
         self.lr, self.lam = float(lr), float(lam)
         self.validation = validation
         self.early_stopping_patience = early_stopping_patience
         self.lr_step_epochs, self.lr_plateau_patience = lr_step_epochs, lr_plateau_patience
+        if initial_parameters is not None:
+            self.initialize(initial_parameters)
 
     # ------------------------------------------------------------------ what each model defines
-
-    def initial_parameters(self, split: Split, rng: np.random.Generator
-                           ) -> dict[str, np.ndarray]:
-        """The NumPy side's initial parameters for this split (drawing from ``rng`` if random)."""
-        raise NotImplementedError
 
     def forward(self, X: Tensor) -> Tensor:
         """The scores (logits) of every sample, in the model's layout."""
@@ -100,34 +102,20 @@ class ParityModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ parameters
 
-    def setup(self, stage: str) -> None:
-        # Built from data, as Lightning documents for models whose shapes come from the data:
-        # K and d come from the split, the values from the NumPy initialisation, drawn from the
-        # data module's generator before its first epoch draws (the DD2424 text's order).
-        if self._parameters:
-            return  # already built: a second stage (test after fit) must not draw again
-        datamodule = self.trainer.datamodule
-        if datamodule is None or getattr(datamodule, "split", None) is None:
-            raise RuntimeError(f"{type(self).__name__} builds its parameters from the data "
-                               "module's split: pass datamodule=ExperimentDataModule(...)")
-        self.check_split(datamodule.split)
-        params = self.initial_parameters(datamodule.split, datamodule.rng)
-        self.initialize(params, getattr(torch, datamodule.dtype))
+    def check_parameters(self, params: Mapping[str, np.ndarray]) -> None:
+        """Refuse parameters this model cannot hold: other names (the other text's layout) or
+        another number of outputs (the binary model has one, the others one per class)."""
+        name = type(self).__name__
+        if set(params) != set(self.record.param_shapes(1, 1)):
+            raise ValueError(f"{name} holds the parameters {sorted(self.record.param_shapes(1, 1))}"
+                             f" ({self.record.text.upper()}'s splits), got {sorted(params)}")
 
-    def check_split(self, split: Split) -> None:
-        """Refuse a split this model cannot learn from (its layout, its kind of targets)."""
-        if split.layout != self.layout:
-            text = "TDT4265" if self.layout == "rows" else "DD2424"
-            raise ValueError(f"{type(self).__name__} trains on the {text} splits (one sample per "
-                             f"{self.layout[:-1]}); this split is laid out in {split.layout}")
-
-    def initialize(self, params: Mapping[str, np.ndarray],
-                   dtype: torch.dtype = torch.float64) -> None:
-        """Create the parameters (copies of ``params``, same names and shapes) and the metrics.
-
-        For use outside a Trainer too (gradient checks, the parity tool)."""
+    def initialize(self, params: Mapping[str, np.ndarray]) -> None:
+        """Create the parameters (copies of ``params``: same names, shapes and dtype) and one
+        accuracy metric per stage."""
+        self.check_parameters(params)
         for name, value in params.items():
-            self.register_parameter(name, nn.Parameter(torch.tensor(value, dtype=dtype)))
+            self.register_parameter(name, nn.Parameter(torch.tensor(np.asarray(value))))
         num_classes = max(2, self.class_weights().shape[0])
         # one metric object per stage, so that no stage's state leaks into another's
         self.train_acc = self.make_accuracy(num_classes)
@@ -135,12 +123,10 @@ class ParityModule(pl.LightningModule):
         self.test_acc = self.make_accuracy(num_classes)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # load_from_checkpoint builds the module without a Trainer, so setup() has not created
-        # the parameters yet: take their shapes (and dtype) from the checkpoint.
+        # load_from_checkpoint builds the module without initial parameters: take their
+        # names, shapes and dtype from the checkpoint.
         if not self._parameters:
-            state = checkpoint["state_dict"]
-            self.initialize({k: v.cpu().numpy() for k, v in state.items()},
-                            next(iter(state.values())).dtype)
+            self.initialize({k: v.cpu().numpy() for k, v in checkpoint["state_dict"].items()})
 
     # ------------------------------------------------------------------ cost and evaluation
 
@@ -164,16 +150,16 @@ class ParityModule(pl.LightningModule):
         accuracy.reset()  # each call measures one whole set, nothing accumulates
         return {"loss": loss, "cost": cost, "acc": acc}
 
-    def validation_metrics(self, X_val: Tensor, Y_val: Tensor) -> dict[str, Tensor]:
+    def validation_metrics(self, val: Batch, train: Batch) -> dict[str, Tensor]:
         """One validation as the texts define it: loss, cost and accuracy of the whole
         validation set, and the accuracy of the whole training set (TDT4265 2c, DD2424 Fig. 3)."""
-        val = self.evaluate(X_val, Y_val, self.val_acc)
-        train = self.evaluate(*self.trainer.datamodule.tensors["train"], self.train_acc)
-        return {**{f"val/{k}": v for k, v in val.items()}, "train/acc": train["acc"]}
+        metrics = self.evaluate(*val, self.val_acc)
+        return {**{f"val/{k}": v for k, v in metrics.items()},
+                "train/acc": self.evaluate(*train, self.train_acc)["acc"]}
 
     # ------------------------------------------------------------------ Lightning hooks
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         X, Y = batch
         loss, cost, _ = self.loss_and_cost(X, Y)
         # sync_dist: under DDP each rank holds an equal share of the batch, so the mean over the
@@ -184,12 +170,16 @@ class ParityModule(pl.LightningModule):
                  on_epoch=False)
         return cost
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        # Lightning's own validation loop: the "epoch" rule (the "starter" rule runs
-        # validation_metrics from callbacks.StarterValidation instead)
-        metrics = self.validation_metrics(*batch)
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        # Lightning's own validation loop, the "epoch" rule (the "starter" rule validates from
+        # callbacks.StarterValidation): the data module's val_dataloader gives the whole
+        # validation set (dataloader 0) and the whole training set (dataloader 1).
+        if dataloader_idx == 0:
+            metrics = {f"val/{k}": v for k, v in self.evaluate(*batch, self.val_acc).items()}
+        else:
+            metrics = {"train/acc": self.evaluate(*batch, self.train_acc)["acc"]}
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True,
-                      batch_size=1)
+                      batch_size=1, add_dataloader_idx=False)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         metrics = self.evaluate(*batch, self.test_acc)
@@ -225,11 +215,6 @@ class ParityModule(pl.LightningModule):
 class _TDT4265(ParityModule):
     """TDT4265: one row per image, ``z = X @ w`` with w (785, K), zero initialisation."""
 
-    layout = "rows"
-
-    def initial_parameters(self, split: Split, rng: np.random.Generator
-                           ) -> dict[str, np.ndarray]:
-        return draws.init_tdt4265(split.Y_train.shape[1], split.X_train.shape[1])
 
     def forward(self, X: Tensor) -> Tensor:
         return X @ self.w
@@ -260,19 +245,21 @@ class TDT4265Binary(_TDT4265):
     def make_accuracy(self, num_classes: int) -> Metric:
         return BinaryAccuracy(threshold=0.5)
 
-    def check_split(self, split: Split) -> None:
-        super().check_split(split)
-        if split.Y_train.shape[1] != 1:
-            raise ValueError("TDT4265Binary needs the 0/1 targets of data.split tdt4265_binary")
+    def check_parameters(self, params: Mapping[str, np.ndarray]) -> None:
+        super().check_parameters(params)
+        if params["w"].shape[1] != 1:
+            raise ValueError("TDT4265Binary needs the 0/1 targets of data.split tdt4265_binary "
+                             f"(one output), got w of shape {params['w'].shape}")
 
 
 class TDT4265Softmax(_TDT4265):
     """Tasks 3-4: softmax regression (eq. 4-5), w (785, 10), J = C + lam ||w||^2 (eq. 9-10)."""
 
-    def check_split(self, split: Split) -> None:
-        super().check_split(split)
-        if split.Y_train.shape[1] < 2:
-            raise ValueError("TDT4265Softmax needs one-hot targets: data.split tdt4265")
+    def check_parameters(self, params: Mapping[str, np.ndarray]) -> None:
+        super().check_parameters(params)
+        if params["w"].shape[1] < 2:
+            raise ValueError("TDT4265Softmax needs the one-hot targets of data.split tdt4265, "
+                             f"got w of shape {params['w'].shape}")
 
     def data_loss(self, scores: Tensor, Y: Tensor) -> Tensor:
         # eq. 5: mean over the batch of -sum_k y_k ln y_hat_k, through log_softmax
@@ -288,11 +275,6 @@ class TDT4265Softmax(_TDT4265):
 class _DD2424(ParityModule):
     """DD2424: one column per image, ``S = W X + b`` (eq. 1), W (K, d) drawn before b = 0."""
 
-    layout = "columns"
-
-    def initial_parameters(self, split: Split, rng: np.random.Generator
-                           ) -> dict[str, np.ndarray]:
-        return draws.init_dd2424(split.Y_train.shape[0], split.X_train.shape[0], rng)
 
     def forward(self, X: Tensor) -> Tensor:
         return self.W @ X + self.b
@@ -345,6 +327,8 @@ class DD2424MultiBCE(_DD2424):
         return torch.sigmoid(scores)
 
 
+#: The LightningModule of every model record (numpy_impl.models.MODELS), by name.
 MODELS: dict[str, type[ParityModule]] = {
-    cls.__name__: cls for cls in (TDT4265Binary, TDT4265Softmax, DD2424Softmax, DD2424MultiBCE)
+    name: globals()[record.lightning_class.rpartition(".")[2]]
+    for name, record in RECORDS.items()
 }

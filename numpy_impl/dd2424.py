@@ -97,7 +97,7 @@ def compute_loss(P: np.ndarray, y: np.ndarray) -> np.floating:
 def compute_cost(P: np.ndarray, y: np.ndarray, network: dict[str, np.ndarray],
                  lam: float) -> np.floating:
     """Eq. 5: ``J = loss + lam * sum_ij W_ij^2`` (b is not regularised)."""
-    return compute_loss(P, y) + float(lam) * F.l2_penalty(network["W"])
+    return F.cost(compute_loss(P, y), network["W"], lam)
 
 
 def compute_loss_with_logits(S: np.ndarray, y: np.ndarray) -> np.floating:
@@ -159,7 +159,7 @@ def compute_loss_multiple_bce_with_logits(S: np.ndarray, Y: np.ndarray) -> np.fl
 def compute_cost_multiple_bce(P: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
                               lam: float) -> np.floating:
     """Eq. 5 with the loss of eq. 14: ``loss + lam * sum_ij W_ij^2``."""
-    return compute_loss_multiple_bce(P, Y) + float(lam) * F.l2_penalty(network["W"])
+    return F.cost(compute_loss_multiple_bce(P, Y), network["W"], lam)
 
 
 def backward_pass_multiple_bce(X: np.ndarray, Y: np.ndarray, P: np.ndarray,
@@ -177,35 +177,31 @@ class Objective:
     """One output/loss pair behind one interface; every function takes one-hot ``Y`` (K, n).
 
     ``apply``, ``loss``, ``cost`` and ``backward`` follow the text's API (the loss and cost of
-    the probabilities ``P = apply(X, network)``); what the trainer records, validates on and
-    reports is :meth:`loss_and_cost`.
+    the probabilities ``P = apply(X, network)``). ``loss_from_scores`` is the same loss computed
+    from the scores S = W X + b (eq. 1), exact where P rounds to 0 or 1 (float32: |s| > ~17 for
+    sigmoid, ~87 behind the maximum for softmax), as the reference computes it; what the trainer
+    records, validates on and reports is :meth:`loss_and_cost`, which uses it when it is set.
+    An objective with a loss of your own sets ``loss_from_scores=None`` (or its own), so that
+    its ``loss`` and ``cost`` of P are what is recorded.
     """
 
     apply: Callable[[np.ndarray, dict], np.ndarray]
     loss: Callable[[np.ndarray, np.ndarray], np.floating]
     cost: Callable[[np.ndarray, np.ndarray, dict, float], np.floating]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray, dict, float], dict]
+    loss_from_scores: Callable[[np.ndarray, np.ndarray], np.floating] | None = None
 
     def loss_and_cost(self, X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
                       lam: float, P: np.ndarray | None = None
                       ) -> tuple[np.floating, np.floating]:
-        """The data loss and the cost ``J = loss + lam * sum_ij W_ij^2`` (eq. 5) of ``network``
-        on X (d, n), Y (K, n).
-
-        Where ``loss`` and ``cost`` are the text's own, the loss is computed from the scores
-        S = W X + b (eq. 1) by its logits version (:data:`LOSSES_WITH_LOGITS`), exact where P
-        rounds to 0 or 1 (float32: |s| > ~17 for sigmoid, ~87 behind the maximum for softmax),
-        as the reference computes it. A loss or cost of your own (also one swapped in with
-        ``dataclasses.replace``) is used as written, on ``P`` (``apply(X, network)`` unless
-        given).
-        """
-        with_logits = LOSSES_WITH_LOGITS.get((self.loss, self.cost))
-        if with_logits is None:
+        """The data loss and the cost J of ``network`` on X (d, n), Y (K, n): from the scores
+        through ``loss_from_scores`` when it is set, else ``loss`` and ``cost`` of ``P``
+        (``apply(X, network)`` unless given)."""
+        if self.loss_from_scores is None:
             P = self.apply(X, network) if P is None else P
             return self.loss(P, Y), self.cost(P, Y, network, lam)
-        # logits version: the text's loss of P clips log(0) where P rounded to 0 or 1
-        loss = with_logits(scores(X, network), Y)
-        return loss, loss + float(lam) * F.l2_penalty(network["W"])
+        loss = self.loss_from_scores(scores(X, network), Y)
+        return loss, F.cost(loss, network["W"], lam)
 
 
 # The softmax functions with one-hot Y, as Objective takes them.
@@ -218,15 +214,9 @@ def _compute_cost_one_hot(P: np.ndarray, Y: np.ndarray, network: dict[str, np.nd
     return compute_cost(P, labels_of(Y), network, lam)
 
 
-def _compute_loss_one_hot_with_logits(S: np.ndarray, Y: np.ndarray) -> np.floating:
+def _compute_loss_one_hot_from_scores(S: np.ndarray, Y: np.ndarray) -> np.floating:
     return compute_loss_with_logits(S, labels_of(Y))
 
-
-#: The text's (loss, cost) pairs of P -> the same loss of the scores S, which the trainer uses.
-LOSSES_WITH_LOGITS: dict[tuple[Callable, Callable], Callable] = {
-    (_compute_loss_one_hot, _compute_cost_one_hot): _compute_loss_one_hot_with_logits,
-    (compute_loss_multiple_bce, compute_cost_multiple_bce): compute_loss_multiple_bce_with_logits,
-}
 
 OBJECTIVES: dict[str, Objective] = {
     "softmax": Objective(
@@ -234,12 +224,14 @@ OBJECTIVES: dict[str, Objective] = {
         loss=_compute_loss_one_hot,
         cost=_compute_cost_one_hot,
         backward=backward_pass,
+        loss_from_scores=_compute_loss_one_hot_from_scores,
     ),
     "multiple_bce": Objective(
         apply=apply_network_sigmoid,
         loss=compute_loss_multiple_bce,
         cost=compute_cost_multiple_bce,
         backward=backward_pass_multiple_bce,
+        loss_from_scores=compute_loss_multiple_bce_with_logits,
     ),
 }
 

@@ -36,6 +36,15 @@ def init_tdt4265(num_outputs: int, num_inputs: int = 785) -> dict[str, np.ndarra
     return {"w": np.zeros((num_inputs, num_outputs))}
 
 
+def initial_parameters(text: str, K: int, d: int, rng: np.random.Generator
+                       ) -> dict[str, np.ndarray]:
+    """The text's initialisation for K classes and d inputs: TDT4265 zeros ``w`` (d, K) (draws
+    nothing), DD2424 ``W`` (K, d) drawn from ``rng`` before ``b`` (K, 1)."""
+    if text == "tdt4265":
+        return init_tdt4265(K, d)
+    return init_dd2424(K, d, rng)
+
+
 @dataclass(frozen=True)
 class EpochPlan:
     """The order in which an epoch visits the training samples, and which of them it flips.

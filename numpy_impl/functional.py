@@ -161,6 +161,14 @@ def l2_penalty(w: np.ndarray) -> np.floating:
     return np.sum(w * w)
 
 
+def cost(loss: np.floating | float, w: np.ndarray, lam: float) -> np.floating:
+    """The cost of both texts, ``J = loss + lam * R(w)`` with ``R(w) = ||w||^2`` (TDT4265 eq. 9-10,
+    DD2424 eq. 5; no 1/2). ``w`` is every regularised weight: TDT4265's whole w (bias row
+    included), DD2424's W (not b)."""
+    # float(lam): a NumPy float64 scalar would upcast a float32 loss (NEP 50).
+    return loss + float(lam) * l2_penalty(w)
+
+
 def l2_gradient(w: np.ndarray, lam: float) -> np.ndarray:
     """Gradient of ``lam * ||w||^2``: ``2 * lam * w`` (TDT4265 task 4a, DD2424 eq. 10).
 

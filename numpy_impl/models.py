@@ -1,5 +1,9 @@
-"""One interface over the four models, for code that must treat them alike (the experiment
-runner, the parity tool, gradient checks).
+"""The four models: one record each (:data:`MODELS`), and one interface over them for code
+that must treat them alike (the experiment runner, the parity tool, gradient checks).
+
+A :class:`ModelRecord` is the single definition of a model's facts: its name (the YAML's
+``model.class_path``), its text, its loss, its NumPy class, its Lightning class, its parameter
+names and shapes and its initialisation. Every part of the project looks them up here.
 
 Every method delegates to the text modules (:mod:`numpy_impl.tdt4265`,
 :mod:`numpy_impl.dd2424`), so each equation has one implementation. Layouts:
@@ -13,32 +17,38 @@ Every method delegates to the text modules (:mod:`numpy_impl.tdt4265`,
 (``sgd_step``, :func:`numpy_impl.gradcheck.numerical_gradients`) changes the model.
 ``loss`` is the data loss, computed from the scores as the trainers compute it (exact where
 probabilities round to 0 or 1); ``cost`` adds ``lam * ||W||^2`` (both texts' J, without the
-1/2); ``gradients`` are those of the cost.
+1/2; :func:`numpy_impl.functional.cost`); ``gradients`` are those of the cost.
+:func:`final_metrics` measures trained parameters on every part of a split.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from numpy_impl import dd2424, tdt4265
+from numpy_impl import dd2424, draws, tdt4265
 from numpy_impl import functional as F
+
+if TYPE_CHECKING:
+    from numpy_impl.splits import Split
 
 
 class _TDT4265Model:
     data_layout = "rows"
-    _model_class: type
-    _loss = staticmethod(tdt4265.cross_entropy_loss_with_logits)  # of the scores z = X w
-    _accuracy = staticmethod(tdt4265.accuracy)
+    model_class: type  # the text's model (the starter's API)
+    trainer_class: type[tdt4265.BaseTrainer]  # the text's trainer for it
 
     def __init__(self, lam: float = 0.0, *, params: dict[str, np.ndarray] | None = None,
                  dtype: DTypeLike | None = None) -> None:
         """Zero weights (the text's initialisation) unless ``params`` is given (it is copied).
         ``dtype`` (default: that of ``params``, else float64) is the dtype of ``w``."""
         self.lam = float(lam)
-        self.model = self._model_class(l2_reg_lambda=self.lam)
+        self.model = self.model_class(l2_reg_lambda=self.lam)
         if params is not None:
             if params["w"].shape != self.model.w.shape:
                 raise ValueError(f"w must have shape {self.model.w.shape}, got {params['w'].shape}")
@@ -54,45 +64,38 @@ class _TDT4265Model:
         return self.model.forward(X)
 
     def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._loss(Y, self.model.scores(X)))
+        """The data loss as the trainer records it: from the scores z = X w."""
+        return float(self.trainer_class.loss_from_scores(Y, self.model.scores(X)))
 
     def cost(self, X: np.ndarray, Y: np.ndarray) -> float:
         """Eq. 9: J = C + lambda * R(w), with R = ||w||^2 (eq. 10)."""
-        return self.loss(X, Y) + self.lam * float(F.l2_penalty(self.model.w))
+        return float(F.cost(self.loss(X, Y), self.model.w, self.lam))
 
     def gradients(self, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
         self.model.backward(X, self.probabilities(X), Y)
         return {"w": self.model.grad}
 
     def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return self._accuracy(X, Y, self.model)
-
-    def sgd_step(self, X: np.ndarray, Y: np.ndarray, lr: float) -> float:
-        """One update on a batch; returns the batch's data loss before the update."""
-        loss = self.loss(X, Y)
-        outputs = self.model.forward(X)
-        self.model.backward(X, outputs, Y)
-        F.sgd_update(self.params, {"w": self.model.grad}, lr)
-        return loss
+        return self.trainer_class.accuracy_function(X, Y, self.model)
 
 
 class TDT4265Binary(_TDT4265Model):
     """Task 2: logistic regression, w (785, 1), binary cross-entropy (eq. 1, 3, 6)."""
 
-    _model_class = tdt4265.BinaryModel
-    _loss = staticmethod(tdt4265.binary_cross_entropy_loss_with_logits)
-    _accuracy = staticmethod(tdt4265.binary_accuracy)
+    model_class = tdt4265.BinaryModel
+    trainer_class = tdt4265.LogisticTrainer
 
 
 class TDT4265Softmax(_TDT4265Model):
     """Tasks 3-4: softmax regression, w (785, 10), cross-entropy (eq. 4, 5, 8) + L2."""
 
-    _model_class = tdt4265.SoftmaxModel
+    model_class = tdt4265.SoftmaxModel
+    trainer_class = tdt4265.SoftmaxTrainer
 
 
 class _DD2424Model:
     data_layout = "columns"
-    _objective: dd2424.Objective
+    objective: dd2424.Objective  # the text's functions (ApplyNetwork, loss, cost, BackwardPass)
 
     def __init__(self, lam: float = 0.0, *, params: dict[str, np.ndarray] | None = None,
                  K: int = dd2424.K_CIFAR, d: int = 3072, rng: np.random.Generator | None = None,
@@ -114,43 +117,96 @@ class _DD2424Model:
         return self._params
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
-        return self._objective.apply(X, self._params)
+        return self.objective.apply(X, self._params)
 
     def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._objective.loss_and_cost(X, Y, self._params, self.lam)[0])
+        return float(self.objective.loss_and_cost(X, Y, self._params, self.lam)[0])
 
     def cost(self, X: np.ndarray, Y: np.ndarray) -> float:
-        return float(self._objective.loss_and_cost(X, Y, self._params, self.lam)[1])
+        return float(self.objective.loss_and_cost(X, Y, self._params, self.lam)[1])
 
     def gradients(self, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
-        return self._objective.backward(X, Y, self.probabilities(X), self._params, self.lam)
+        return self.objective.backward(X, Y, self.probabilities(X), self._params, self.lam)
 
     def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
         return dd2424.compute_accuracy(self.probabilities(X), dd2424.labels_of(Y))
-
-    def sgd_step(self, X: np.ndarray, Y: np.ndarray, lr: float) -> float:
-        """One update on a batch (eq. 8-9); returns the batch's data loss before the update."""
-        P = self.probabilities(X)
-        loss = float(self._objective.loss_and_cost(X, Y, self._params, self.lam, P)[0])
-        F.sgd_update(self._params, self._objective.backward(X, Y, P, self._params, self.lam), lr)
-        return loss
 
 
 class DD2424Softmax(_DD2424Model):
     """Exercise 1: s = Wx + b, p = softmax(s), cross-entropy + lam ||W||^2 (eq. 1-11)."""
 
-    _objective = dd2424.OBJECTIVES["softmax"]
+    objective = dd2424.OBJECTIVES["softmax"]
 
 
 class DD2424MultiBCE(_DD2424Model):
     """Exercise 2.2: p = sigmoid(s), multiple binary cross-entropy + lam ||W||^2 (eq. 12-14)."""
 
-    _objective = dd2424.OBJECTIVES["multiple_bce"]
+    objective = dd2424.OBJECTIVES["multiple_bce"]
 
 
-MODELS: dict[str, type] = {
-    "TDT4265Binary": TDT4265Binary,
-    "TDT4265Softmax": TDT4265Softmax,
-    "DD2424Softmax": DD2424Softmax,
-    "DD2424MultiBCE": DD2424MultiBCE,
-}
+UniformModel = _TDT4265Model | _DD2424Model
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """Everything the project knows about one model, defined once.
+
+    Attributes:
+        name: the model's name, as ``model.class_path`` in configs/ gives it.
+        text: the assignment it belongs to, ``"tdt4265"`` or ``"dd2424"``.
+        loss: the text's loss and its equation.
+        numpy_class: the uniform NumPy model (over the text's API, see the module docstring).
+        lightning_class: the import path of the LightningModule (numpy_impl never imports it).
+        layout: ``"rows"`` (one sample per row) or ``"columns"`` (one sample per column).
+    """
+
+    name: str
+    text: Literal["tdt4265", "dd2424"]
+    loss: str
+    numpy_class: type[UniformModel]
+    lightning_class: str
+    layout: Literal["rows", "columns"]
+
+    def param_shapes(self, K: int, d: int) -> dict[str, tuple[int, ...]]:
+        """Parameter names and shapes for K classes and d inputs (TDT4265: d counts the bias)."""
+        if self.text == "tdt4265":
+            return {"w": (d, K)}
+        return {"W": (K, d), "b": (K, 1)}
+
+    def initial_parameters(self, K: int, d: int, rng: np.random.Generator
+                           ) -> dict[str, np.ndarray]:
+        """The text's initialisation (:func:`numpy_impl.draws.initial_parameters`)."""
+        return draws.initial_parameters(self.text, K, d, rng)
+
+
+def _record(name: str, text: Literal["tdt4265", "dd2424"], loss: str,
+            numpy_class: type[UniformModel]) -> ModelRecord:
+    return ModelRecord(name, text, loss, numpy_class, f"lightning_ref.models.{name}",
+                       numpy_class.data_layout)
+
+
+#: The four models by name: the one table every part looks up.
+MODELS: dict[str, ModelRecord] = {record.name: record for record in (
+    _record("TDT4265Binary", "tdt4265", "binary cross-entropy (TDT4265 eq. 3)", TDT4265Binary),
+    _record("TDT4265Softmax", "tdt4265", "cross-entropy (TDT4265 eq. 5)", TDT4265Softmax),
+    _record("DD2424Softmax", "dd2424", "cross-entropy (DD2424 eq. 6)", DD2424Softmax),
+    _record("DD2424MultiBCE", "dd2424", "multiple binary cross-entropy (DD2424 eq. 14)",
+            DD2424MultiBCE),
+)}
+
+
+def final_metrics(model: str, params: Mapping[str, np.ndarray], lam: float, split: Split
+                  ) -> dict[str, float]:
+    """``{part}/loss``, ``{part}/cost`` and ``{part}/acc`` of trained parameters on every part
+    of ``split`` (train, val and, where it has one, test),
+    measured as the Lightning reference measures them. The one definition of a run's final
+    metrics, for ``python -m numpy_impl`` and compare alike."""
+    evaluated = MODELS[model].numpy_class(lam, params=dict(params))
+    metrics: dict[str, float] = {}
+    for part in ("train", "val", "test"):
+        X, Y = getattr(split, f"X_{part}"), getattr(split, f"Y_{part}")
+        if X is not None:
+            metrics.update({f"{part}/loss": evaluated.loss(X, Y),
+                            f"{part}/cost": evaluated.cost(X, Y),
+                            f"{part}/acc": float(evaluated.accuracy(X, Y))})
+    return metrics

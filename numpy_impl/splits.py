@@ -62,6 +62,19 @@ class Split:
     image_shape: tuple[int, int, int]
     description: str
 
+    @property
+    def text(self) -> str:
+        """The text whose recipe made the split: ``"tdt4265"`` (rows) or ``"dd2424"`` (columns)."""
+        return "tdt4265" if self.layout == "rows" else "dd2424"
+
+    @property
+    def num_classes_and_inputs(self) -> tuple[int, int]:
+        """(K, d): classes (1 for the binary targets) and inputs per sample (TDT4265: with
+        the bias)."""
+        if self.layout == "rows":
+            return self.Y_train.shape[1], self.X_train.shape[1]
+        return self.Y_train.shape[0], self.X_train.shape[0]
+
     def sizes(self) -> dict[str, int]:
         """Number of images in each part."""
         axis = 0 if self.layout == "rows" else 1

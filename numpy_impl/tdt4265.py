@@ -8,7 +8,7 @@ The maths lives in :mod:`numpy_impl.functional`; the random draws in :mod:`numpy
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import numpy as np
@@ -71,13 +71,6 @@ def cross_entropy_loss_with_logits(targets: np.ndarray, scores: np.ndarray) -> n
     trainer records."""
     _check_same_shape(targets, scores)
     return F.cross_entropy_with_logits(targets, scores, axis=1)
-
-
-#: The texts' losses of the outputs -> the same losses of the scores, which the trainer uses.
-LOSSES_WITH_LOGITS = {
-    binary_cross_entropy_loss: binary_cross_entropy_loss_with_logits,
-    cross_entropy_loss: cross_entropy_loss_with_logits,
-}
 
 
 def _check_same_shape(targets: np.ndarray, outputs: np.ndarray) -> None:
@@ -301,7 +294,7 @@ class BaseTrainer:
                     val_history["accuracy"][global_step] = float(accuracy_val)
                     if on_step is not None:
                         on_step(ValidationRecord(epoch, global_step, {
-                            "val/loss": val_loss, "val/cost": val_loss + self._penalty(),
+                            "val/loss": val_loss, "val/cost": self._cost(val_loss),
                             "val/acc": float(accuracy_val), "train/acc": float(accuracy_train)}))
                     val_losses.append(val_loss)
                     if val_loss < best_loss:  # strict: ties keep the earliest
@@ -315,16 +308,17 @@ class BaseTrainer:
                 global_step += 1
         return train_history, val_history
 
-    def _penalty(self, w: np.ndarray | None = None) -> float:
-        """lambda * R(w) (eq. 9-10) of the current or the given weights; 0 without L2."""
+    def _cost(self, loss: float, w: np.ndarray | None = None) -> float:
+        """J = C + lambda * R(w) (eq. 9-10) of the current or the given weights (lambda: the
+        model's ``l2_reg_lambda``, 0 for a model without one)."""
         lam = float(getattr(self.model, "l2_reg_lambda", 0.0))
-        return lam * float(F.l2_penalty(self.model.w if w is None else w))
+        return float(F.cost(loss, self.model.w if w is None else w, lam))
 
     def _step_record(self, epoch: int, step: int, X_batch: np.ndarray, Y_batch: np.ndarray,
                      loss: float, w_before: np.ndarray) -> StepRecord:
         """What ``on_step`` learns of an update: the cost uses the weights before it."""
         return StepRecord(epoch=epoch, step=step, X=X_batch, Y=Y_batch, loss=loss,
-                          cost=loss + self._penalty(w_before),
+                          cost=self._cost(loss, w_before),
                           grads=copies({"w": self.model.grad}), params=copies({"w": self.model.w}),
                           lr=self.learning_rate)
 
@@ -341,13 +335,16 @@ class BaseTrainer:
 class _GradientDescentTrainer(BaseTrainer):
     """train_step and validation_step of tasks 2 and 3, which differ only in loss and accuracy.
 
-    ``loss_function`` is the text's loss of the outputs; every loss the trainer records,
-    validates and early-stops on comes from :meth:`data_loss`.
+    ``loss_function`` is the text's loss of the outputs; ``loss_from_scores`` the same loss of
+    the scores z = X w. Every loss the trainer records, validates and early-stops on comes from
+    :meth:`data_loss`.
     """
 
     @staticmethod
     def loss_function(targets: np.ndarray, outputs: np.ndarray) -> np.floating:
         raise NotImplementedError
+
+    loss_from_scores: Callable[[np.ndarray, np.ndarray], np.floating] | None = None
 
     @staticmethod
     def accuracy_function(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
@@ -357,18 +354,17 @@ class _GradientDescentTrainer(BaseTrainer):
                   outputs: np.ndarray | None = None) -> np.floating:
         """The data loss of the model on X, Y (eq. 3 or 5, without lambda * R).
 
-        From the scores ``model.scores(X)`` through ``loss_function``'s logits version
-        (:data:`LOSSES_WITH_LOGITS`), exact where outputs round to 0 or 1 (float32: |z| > ~17
-        for sigmoid, ~87 behind the maximum for softmax), as the reference computes it (task 3
-        at lr 0.2 in float32: 2 % of a batch loss lost otherwise). A model with only
-        the starter's interface (no ``scores``), or a ``loss_function`` of your own, gets
-        ``loss_function`` of the outputs (``outputs`` if given, else ``model.forward(X)``).
+        ``loss_from_scores(Y, model.scores(X))`` when the trainer sets ``loss_from_scores`` and
+        the model has ``scores``: exact where outputs round to 0 or 1 (float32: |z| > ~17 for
+        sigmoid, ~87 behind the maximum for softmax), as the reference computes it (task 3 at
+        lr 0.2 in float32: 2 % of a batch loss lost otherwise). Otherwise (a model with only the
+        starter's interface, or a trainer whose ``loss_from_scores`` is None because it brings
+        a loss of its own) ``loss_function`` of the outputs (``outputs`` if given, else
+        ``model.forward(X)``).
         """
-        with_logits = LOSSES_WITH_LOGITS.get(self.loss_function)
         scores = getattr(self.model, "scores", None)
-        if with_logits is not None and scores is not None:
-            # logits version: the text's loss of outputs clips log(0) where y_hat rounded to 0/1
-            return with_logits(Y, scores(X))
+        if self.loss_from_scores is not None and scores is not None:
+            return self.loss_from_scores(Y, scores(X))
         return self.loss_function(Y, self.model.forward(X) if outputs is None else outputs)
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
@@ -390,6 +386,7 @@ class LogisticTrainer(_GradientDescentTrainer):
     """Task 2: binary cross-entropy (eq. 3) and accuracy at the 0.5 threshold."""
 
     loss_function = staticmethod(binary_cross_entropy_loss)
+    loss_from_scores = staticmethod(binary_cross_entropy_loss_with_logits)
     accuracy_function = staticmethod(binary_accuracy)
 
 
@@ -397,4 +394,5 @@ class SoftmaxTrainer(_GradientDescentTrainer):
     """Task 3-4: categorical cross-entropy (eq. 5) and argmax accuracy."""
 
     loss_function = staticmethod(cross_entropy_loss)
+    loss_from_scores = staticmethod(cross_entropy_loss_with_logits)
     accuracy_function = staticmethod(accuracy)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from numpy_impl import dd2424, tdt4265
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
+from numpy_impl.models import MODELS, final_metrics
 from numpy_impl.splits import Split, experiment_split
 from numpy_impl.steps import OnStep, StepRecord
 
@@ -47,14 +48,12 @@ def tdt4265_trainer(exp: Experiment, split: Split, rng: np.random.Generator, *,
     ``model_class`` (called with lambda, like the starter's ``SoftmaxModel(l2_reg_lambda)``) and
     ``trainer_class`` replace the text's own classes, e.g. with a student's (compare/ does).
     """
-    binary = exp.model == "TDT4265Binary"
-    model_class = model_class or (tdt4265.BinaryModel if binary else tdt4265.SoftmaxModel)
+    text_api = MODELS[exp.model].numpy_class
     # lambda for both models, as the Lightning reference and numpy_impl.models apply it (the
     # text's task 2 uses 0)
-    model = model_class(exp.lam)
+    model = (model_class or text_api.model_class)(exp.lam)
     model.w = model.w.astype(exp.dtype)
-    trainer_class = trainer_class or (tdt4265.LogisticTrainer if binary
-                                      else tdt4265.SoftmaxTrainer)
+    trainer_class = trainer_class or text_api.trainer_class
     return trainer_class(model, exp.lr, exp.batch_size, exp.shuffle, split.X_train,
                          split.Y_train, split.X_val, split.Y_val, rng=rng,
                          early_stopping_patience=exp.early_stopping_patience)
@@ -64,7 +63,7 @@ def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
                      ) -> dict[str, Any]:
     """``mini_batch_gd``'s keyword arguments for ``exp`` on ``split``: the training and
     validation data, ``gd_params``, ``init_network`` (drawn now from ``rng``, W before b),
-    ``lam``, ``rng`` and ``loss``."""
+    ``lam``, ``rng`` and ``loss`` (the model's :class:`numpy_impl.dd2424.Objective`)."""
     K, d = split.Y_train.shape[0], split.X_train.shape[0]
     init = {k: v.astype(exp.dtype) for k, v in dd2424.init_network(K, d, rng).items()}
     gd_params = {
@@ -74,45 +73,25 @@ def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
     }
     return {"X": split.X_train, "Y": split.Y_train, "gd_params": gd_params,
             "init_network": init, "lam": exp.lam, "rng": rng, "X_val": split.X_val,
-            "Y_val": split.Y_val,
-            "loss": "multiple_bce" if exp.model == "DD2424MultiBCE" else "softmax"}
+            "Y_val": split.Y_val, "loss": MODELS[exp.model].numpy_class.objective}
 
 
 def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator,
                    on_step: OnStep | None = None
-                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
-    binary = exp.model == "TDT4265Binary"
+                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
     trainer = tdt4265_trainer(exp, split, rng)
-    model = trainer.model
     train_history, val_history = trainer.train(exp.max_epochs, on_step=on_step)
-    acc = tdt4265.binary_accuracy if binary else tdt4265.accuracy
-    metrics = {  # the losses as the trainer records them (from the scores)
-        "train/loss": float(trainer.data_loss(split.X_train, split.Y_train)),
-        "train/acc": float(acc(split.X_train, split.Y_train, model)),
-        "val/loss": float(trainer.data_loss(split.X_val, split.Y_val)),
-        "val/acc": float(acc(split.X_val, split.Y_val, model)),
-        "stopped_epoch": getattr(trainer, "stopped_epoch", None),
-        "stopped_step": getattr(trainer, "stopped_step", None),
-        "best_step": getattr(trainer, "best_step", None),
-    }
-    return {"w": model.w}, {"train": train_history, "val": val_history}, metrics
+    stopping = {"stopped_epoch": trainer.stopped_epoch, "stopped_step": trainer.stopped_step,
+                "best_step": trainer.best_step}
+    return {"w": trainer.model.w}, {"train": train_history, "val": val_history}, stopping
 
 
 def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator,
                   on_step: OnStep | None = None
-                  ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
-    arguments = dd2424_arguments(exp, split, rng)
-    network, history = dd2424.mini_batch_gd(**arguments, on_step=on_step)
-    loss = arguments["loss"]
-    apply = dd2424.apply_network_sigmoid if loss == "multiple_bce" else dd2424.apply_network
-    metrics = {f"{name}/acc": float(dd2424.compute_accuracy(apply(X, network), Y.argmax(0)))
-               for name, X, Y in (("train", split.X_train, split.Y_train),
-                                  ("val", split.X_val, split.Y_val),
-                                  ("test", split.X_test, split.Y_test))}
-    for key, values in history.items():
-        if isinstance(values, list) and values:
-            metrics[f"final/{key}"] = float(values[-1])
-    return network, history, metrics
+                  ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
+    network, history = dd2424.mini_batch_gd(**dd2424_arguments(exp, split, rng),
+                                            on_step=on_step)
+    return network, history, {}
 
 
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True
@@ -129,9 +108,10 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
     if verbose:
         steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
         with tqdm(total=steps, desc=f"[numpy] {exp.name}", unit="step") as bar:
-            params, history, metrics = train(exp, split, rng, _progress(bar))
+            params, history, stopping = train(exp, split, rng, _progress(bar))
     else:
-        params, history, metrics = train(exp, split, rng)
+        params, history, stopping = train(exp, split, rng)
+    metrics: dict[str, Any] = {**final_metrics(exp.model, params, exp.lam, split), **stopping}
     run_dir = None
     if runs_dir is not None:
         run_dir = Path(runs_dir) / exp.name
@@ -141,8 +121,7 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, default=_json))
         (run_dir / "experiment.yaml").write_text(yaml.safe_dump(exp.config, sort_keys=False))
     if verbose:
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
-                          if isinstance(v, float) and "/" in k and not k.startswith("final"))
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k)
         if metrics.get("stopped_step") is not None:
             print(f"[numpy] early stopping in epoch {metrics['stopped_epoch']} (counted from 0) "
                   f"at step {metrics['stopped_step']}; restored the weights of step "

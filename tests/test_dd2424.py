@@ -478,11 +478,16 @@ def test_mini_batch_gd_records_the_exact_losses_where_probabilities_saturate(los
 
 
 def test_an_objective_with_a_loss_of_your_own_is_used_as_written():
-    """Swapping ``loss`` (or building an Objective from scratch) falls back to its loss of P;
-    swapping only ``backward`` keeps the loss of the scores."""
+    """An objective without ``loss_from_scores`` (one built from scratch, or one that swaps
+    ``loss`` and says so with ``loss_from_scores=None``) records its loss of P; one that swaps
+    only ``backward`` keeps the loss of the scores. Which one is explicit, never inferred from
+    which functions it holds: a wrapped text loss with loss_from_scores kept is still exact."""
     X, Y, y, network, exact = saturated_problem()
     softmax = D.OBJECTIVES["softmax"]
-    own = dataclasses.replace(softmax, loss=lambda P, Y: D.compute_loss(P, D.labels_of(Y)))
+    wrapped = dataclasses.replace(softmax, loss=lambda P, Y: D.compute_loss(P, D.labels_of(Y)))
+    assert wrapped.loss_and_cost(X, Y, network, 0.1)[0] == pytest.approx(exact["softmax"],
+                                                                          rel=1e-6)
+    own = dataclasses.replace(wrapped, loss_from_scores=None)
     value, cost = own.loss_and_cost(X, Y, network, 0.1)
     assert value == pytest.approx(exact["softmax"] * FLOAT32_CLIP / 400, rel=1e-6)
     assert cost == softmax.cost(softmax.apply(X, network), Y, network, 0.1)

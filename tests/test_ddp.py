@@ -37,23 +37,27 @@ def train(out: Path, devices: int) -> None:
     from pytorch_lightning.callbacks import Callback
 
     from lightning_ref import MODELS, ExperimentDataModule
+    from lightning_ref.fit import lightning_validation_batches
 
     class SamplesSeen(Callback):
         def __init__(self) -> None:
             self.sizes: list[int] = []
 
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-            self.sizes.append(batch[0].shape[0 if pl_module.layout == "rows" else 1])
+            self.sizes.append(batch[0].shape[0 if pl_module.record.layout == "rows" else 1])
 
     weights, seen = {}, {}
     for name, (model_name, model_args, data_args, epochs) in RUNS.items():
-        model, samples = MODELS[model_name](**model_args), SamplesSeen()
+        datamodule = ExperimentDataModule(**data_args)
+        model = MODELS[model_name](**model_args, initial_parameters=datamodule.initial_parameters)
+        samples = SamplesSeen()
         trainer = pl.Trainer(
             accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
+            limit_val_batches=lightning_validation_batches(model.validation),
             max_epochs=epochs, precision="64-true", logger=False, callbacks=[samples],
             default_root_dir=out.parent / f"{name}-{devices}", enable_progress_bar=False,
             enable_model_summary=False)
-        trainer.fit(model, datamodule=ExperimentDataModule(**data_args))
+        trainer.fit(model, datamodule=datamodule)
         weights.update({f"{name}/{k}": p.detach().numpy() for k, p in model.named_parameters()})
         seen[name] = samples.sizes
     if trainer.is_global_zero:

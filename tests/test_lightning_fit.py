@@ -20,7 +20,12 @@ from pytorch_lightning.loggers import CSVLogger
 
 from lightning_ref import MODELS, ExperimentDataModule
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
-from lightning_ref.fit import DEFAULT_CONFIG, main, with_default_config
+from lightning_ref.fit import (
+    DEFAULT_CONFIG,
+    lightning_validation_batches,
+    main,
+    with_default_config,
+)
 from numpy_impl.experiments import CONFIG_DIR, Experiment, experiment_names, load_experiment
 from numpy_impl.train import run_experiment
 
@@ -103,15 +108,17 @@ class LearningRates(Callback):
 def fit_like_numpy(exp: Experiment, tmp_path: Path, **trainer_kwargs):
     """The experiment through lightning_ref with a plain Trainer; returns the module, the data
     module, the trainer and the learning-rate recorder."""
+    precision = "64-true" if exp.dtype == "float64" else "32-true"
+    dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, exp.download, exp.batch_size,
+                              exp.shuffle, exp.flip, exp.val_size, exp.seed, precision=precision)
     model = MODELS[exp.model](
         lr=exp.lr, lam=exp.lam, validation=exp.validation,
         early_stopping_patience=exp.early_stopping_patience, lr_step_epochs=exp.lr_step_epochs,
-        lr_plateau_patience=exp.lr_plateau_patience)
-    dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, exp.download, exp.batch_size,
-                              exp.shuffle, exp.flip, exp.val_size, exp.seed)
+        lr_plateau_patience=exp.lr_plateau_patience, initial_parameters=dm.initial_parameters)
     rates = LearningRates()
     trainer = pl.Trainer(
-        max_epochs=exp.max_epochs, precision="64-true" if exp.dtype == "float64" else "32-true",
+        max_epochs=exp.max_epochs, precision=precision,
+        limit_val_batches=lightning_validation_batches(exp.validation),
         accelerator="cpu", default_root_dir=tmp_path, callbacks=[rates],
         enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
         **{"logger": CSVLogger(tmp_path, name="csv"), **trainer_kwargs})
@@ -195,17 +202,17 @@ def test_resumed_run_draws_what_an_uninterrupted_one_would(tmp_path: Path) -> No
     whole, _, _, _ = fit_like_numpy(exp, tmp_path / "whole", logger=False)
     fit_like_numpy(dataclasses.replace(exp, max_epochs=1), tmp_path / "first", logger=False)
     (checkpoint,) = (tmp_path / "first" / "checkpoints").glob("*.ckpt")
-    model = MODELS[exp.model](lr=exp.lr, lam=exp.lam)
     dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, batch_size=exp.batch_size,
                               shuffle=exp.shuffle, flip=exp.flip, val_size=exp.val_size,
                               seed=exp.seed)
+    model = MODELS[exp.model](lr=exp.lr, lam=exp.lam, initial_parameters=dm.initial_parameters)
     trainer = pl.Trainer(max_epochs=2, precision="64-true", accelerator="cpu", logger=False,
                         default_root_dir=tmp_path / "resumed", enable_progress_bar=False,
                         enable_model_summary=False)
     trainer.fit(model, datamodule=dm, ckpt_path=checkpoint)
     for (key, p), q in zip(model.named_parameters(), whole.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=key)
-    # and a module built from the checkpoint alone (no Trainer, so no setup()) loads it
+    # and a module built from the checkpoint alone (no initial parameters) loads it
     loaded = MODELS[exp.model].load_from_checkpoint(checkpoint)
     state = torch.load(checkpoint, weights_only=True)
     assert state["ExperimentDataModule"]["rng"]["bit_generator"] == "PCG64"

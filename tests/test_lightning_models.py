@@ -34,9 +34,7 @@ def random_problem(name: str, rng: np.random.Generator, n: int = 6, d: int = 48,
 
 
 def build(name: str, params: dict[str, np.ndarray], lam: float = LAM):
-    module = MODELS[name](lr=0.1, lam=lam)
-    module.initialize(params, torch.float64)
-    return module
+    return MODELS[name](lr=0.1, lam=lam, initial_parameters=params)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -57,7 +55,7 @@ def test_autograd_matches_numpy_backward(name: str) -> None:
     """Loss, cost and dJ/dparam equal numpy_impl.models' hand-written ones (lam > 0)."""
     rng = np.random.default_rng(2)
     params, X, Y = random_problem(name, rng, n=9, d=3072)
-    reference = numpy_models.MODELS[name](LAM, params=params)
+    reference = numpy_models.MODELS[name].numpy_class(LAM, params=params)
     module = build(name, params)
     loss, cost, _ = module.loss_and_cost(torch.from_numpy(X), torch.from_numpy(Y))
     cost.backward()
@@ -147,8 +145,8 @@ def test_parameters_named_shaped_and_initialised_as_numpy(name: str, tdt_data, t
     else:
         dm = dd_module(dd_split, batch_size=100, seed=42)
         expected = dd2424.init_network(10, 784, draws.make_rng(42))
-    module = MODELS[name](lr=0.1)
-    module.initialize(module.initial_parameters(dm.split, dm.rng))
+    module = MODELS[name](lr=0.1, initial_parameters=dm.initial_parameters)
+    assert dm.initial_parameters is dm.initial_parameters  # drawn once
     got = {k: p.detach().numpy() for k, p in module.named_parameters()}
     assert list(got) == list(expected)
     for key in expected:
@@ -267,7 +265,14 @@ def test_class_templates_are_normalised_per_class() -> None:
     ("DD2424Softmax", "tdt_data"), ("TDT4265Softmax", "dd_split")])
 def test_model_refuses_a_split_it_cannot_learn(name: str, fixture: str,
                                                request: pytest.FixtureRequest) -> None:
+    """Parameters drawn for another text's split, or for the other TDT4265 targets."""
     data = request.getfixturevalue(fixture)
-    split = data if fixture == "dd_split" else data.split
-    with pytest.raises(ValueError, match="split"):
-        MODELS[name](lr=0.1).check_split(split)
+    dm = dd_module(data, batch_size=100) if fixture == "dd_split" else data
+    with pytest.raises(ValueError, match="split|SPLIT"):
+        MODELS[name](lr=0.1, initial_parameters=dm.initial_parameters)
+
+
+def test_lightning_classes_are_the_records() -> None:
+    for name, cls in MODELS.items():
+        assert cls.__name__ == name
+        assert f"{cls.__module__}.{cls.__name__}" == numpy_models.MODELS[name].lightning_class

@@ -1,4 +1,5 @@
-"""numpy_impl.models: the uniform interface, and that it is the text APIs underneath."""
+"""numpy_impl.models: the model records, the uniform interface (and that it is the text APIs
+underneath), and the final metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 
 from numpy_impl import dd2424 as D
-from numpy_impl import draws
 from numpy_impl import functional as F
 from numpy_impl import models as M
 from numpy_impl import tdt4265 as T
@@ -27,12 +27,12 @@ def setup(name: str, lam: float = 0.0, n: int = 8, seed: int = 0, dtype=np.float
             Y = (labels % 2).reshape(n, 1).astype(dtype)
         else:
             Y = T.one_hot_encode(labels.reshape(n, 1), 10, dtype)
-        model = M.MODELS[name](lam, dtype=dtype)
+        model = M.MODELS[name].numpy_class(lam, dtype=dtype)
         model.params["w"][...] = rng.normal(0, 0.01, size=model.params["w"].shape)
     else:
         X = rng.normal(size=(12, n)).astype(dtype)
         Y = F.one_hot(labels, 10, dtype).T
-        model = M.MODELS[name](lam, d=12, rng=D.make_rng(seed), dtype=dtype)
+        model = M.MODELS[name].numpy_class(lam, d=12, rng=D.make_rng(seed), dtype=dtype)
         model.params["b"][...] = rng.normal(0, 0.1, size=(10, 1))
     return model, X, Y
 
@@ -40,8 +40,15 @@ def setup(name: str, lam: float = 0.0, n: int = 8, seed: int = 0, dtype=np.float
 def test_name_table_and_layouts():
     assert list(M.MODELS) == NAMES
     for name in NAMES:
+        record = M.MODELS[name]
         model, X, Y = setup(name)
-        assert model.data_layout == ("rows" if name.startswith("TDT") else "columns")
+        assert record.name == name and name.lower().startswith(record.text)
+        assert record.lightning_class == f"lightning_ref.models.{name}"
+        assert model.data_layout == record.layout == ("rows" if name.startswith("TDT")
+                                                      else "columns")
+        K = Y.shape[1] if record.layout == "rows" else Y.shape[0]
+        d = X.shape[1] if record.layout == "rows" else X.shape[0]
+        assert {k: v.shape for k, v in model.params.items()} == record.param_shapes(K, d)
         P = model.probabilities(X)
         if model.data_layout == "rows":
             assert set(model.params) == {"w"}
@@ -62,8 +69,11 @@ def test_initialisations_are_the_texts():
         M.DD2424MultiBCE(0.0)
     params = {"W": np.ones((2, 3)), "b": np.zeros((2, 1))}
     model = M.DD2424Softmax(0.0, params=params)
-    model.sgd_step(np.ones((3, 2)), np.eye(2), 0.1)
+    model.params["W"] -= 0.1
     np.testing.assert_array_equal(params["W"], 1.0)  # the caller's arrays are copied
+    init = M.MODELS["DD2424Softmax"].initial_parameters(10, 3072, D.make_rng(42))
+    np.testing.assert_array_equal(init["W"], D.init_network(10, 3072, D.make_rng(42))["W"])
+    assert not M.MODELS["TDT4265Binary"].initial_parameters(1, 785, D.make_rng(0))["w"].any()
 
 
 def test_zero_weight_sanity_values():
@@ -134,26 +144,11 @@ def test_gradients_are_those_of_the_cost(name, lam):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_sgd_step_returns_the_loss_before_and_updates_in_place(name):
-    model, X, Y = setup(name, lam=0.1)
-    arrays = dict(model.params)
-    before = {k: v.copy() for k, v in arrays.items()}
-    expected_loss = model.loss(X, Y)
-    grads = {k: v.copy() for k, v in model.gradients(X, Y).items()}
-    assert model.sgd_step(X, Y, 0.05) == expected_loss
-    for key, array in model.params.items():
-        assert array is arrays[key]
-        np.testing.assert_allclose(array, before[key] - 0.05 * grads[key], rtol=1e-12)
-    assert model.loss(X, Y) != expected_loss
-
-
-@pytest.mark.parametrize("name", NAMES)
 def test_float32_stays_float32(name):
     model, X, Y = setup(name, lam=0.1, dtype=np.float32)
     assert model.probabilities(X).dtype == np.float32
     assert all(g.dtype == np.float32 for g in model.gradients(X, Y).values())
-    model.sgd_step(X, Y.astype(np.float64), np.float64(0.1))
-    assert all(p.dtype == np.float32 for p in model.params.values())
+    assert isinstance(model.cost(X, Y), float)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -168,26 +163,16 @@ def test_extreme_parameters_give_finite_losses_and_gradients(name):
     assert all(np.isfinite(g).all() for g in grads.values())
 
 
-def test_tdt_sgd_steps_equal_the_trainer():
-    model, X, Y = setup("TDT4265Softmax", lam=0.1, n=20)
-    start = model.params["w"].copy()
-    rng = draws.make_rng(3)
-    losses = [model.sgd_step(Xb, Yb, 0.01)
-              for Xb, Yb in T.batch_loader(X, Y, 5, shuffle=True, rng=rng)]
-    inner = T.SoftmaxModel(0.1)
-    inner.w = start
-    trainer = T.SoftmaxTrainer(inner, 0.01, 5, True, X, Y, X, Y, rng=draws.make_rng(3))
-    history, _ = trainer.train(1)
-    np.testing.assert_array_equal(inner.w, model.params["w"])
-    assert list(history["loss"].values()) == losses
+def test_final_metrics_are_the_uniform_models_on_every_part():
+    """One definition of a run's final metrics: loss, cost and accuracy of every part."""
+    from numpy_impl.splits import Split
 
-
-def test_dd2424_sgd_steps_equal_mini_batch_gd():
-    model, X, Y = setup("DD2424Softmax", lam=0.1, n=20)
-    init = {k: v.copy() for k, v in model.params.items()}
-    for j in range(4):
-        model.sgd_step(X[:, 5 * j:5 * (j + 1)], Y[:, 5 * j:5 * (j + 1)], 0.01)
-    trained, _ = D.mini_batch_gd(X, Y, {"n_batch": 5, "eta": 0.01, "n_epochs": 1,
-                                        "shuffle": False}, init, 0.1, D.make_rng())
-    for key in ("W", "b"):
-        np.testing.assert_array_equal(trained[key], model.params[key])
+    model, X, Y = setup("TDT4265Softmax", lam=0.3, n=12)
+    split = Split(X[:8], Y[:8], X[8:], Y[8:], None, None, "rows", (28, 28, 1), "test")
+    metrics = M.final_metrics("TDT4265Softmax", model.params, 0.3, split)
+    assert set(metrics) == {f"{p}/{k}" for p in ("train", "val") for k in ("loss", "cost", "acc")}
+    w = model.params["w"]
+    loss = float(T.cross_entropy_loss_with_logits(Y[8:], X[8:] @ w))
+    assert metrics["val/loss"] == loss
+    assert metrics["val/cost"] == pytest.approx(loss + 0.3 * np.sum(w * w), rel=1e-15)
+    assert metrics["val/acc"] == T.accuracy(X[8:], Y[8:], model.model)

@@ -406,10 +406,8 @@ def test_losses_with_logits_equal_the_texts_losses_by_hand():
         -(math.log(0.7) + math.log(0.5)) / 2, rel=1e-12)
     with pytest.raises(ValueError, match="same shape"):
         T.binary_cross_entropy_loss_with_logits(y[:, 0], z[:, :1])
-    assert T.LOSSES_WITH_LOGITS == {
-        T.binary_cross_entropy_loss: T.binary_cross_entropy_loss_with_logits,
-        T.cross_entropy_loss: T.cross_entropy_loss_with_logits,
-    }
+    assert T.LogisticTrainer.loss_from_scores is T.binary_cross_entropy_loss_with_logits
+    assert T.SoftmaxTrainer.loss_from_scores is T.cross_entropy_loss_with_logits
 
 
 def saturated_trainer(cls, model=None, dtype=np.float32):
@@ -457,7 +455,16 @@ def _starter_model(w: np.ndarray) -> StarterSoftmaxModel:
 
 
 class OwnLossTrainer(T.SoftmaxTrainer):
-    """A loss function of your own (the text's, wrapped): the trainer must use it as written."""
+    """A loss function of your own (the text's, wrapped), declared as such with
+    ``loss_from_scores = None``: the trainer must use it as written."""
+
+    loss_function = staticmethod(lambda targets, outputs: T.cross_entropy_loss(targets, outputs))
+    loss_from_scores = None
+
+
+class WrappedLossTrainer(T.SoftmaxTrainer):
+    """The text's loss wrapped, ``loss_from_scores`` kept: which loss is recorded is explicit,
+    not read off the identity of loss_function, so this still records the exact loss."""
 
     loss_function = staticmethod(lambda targets, outputs: T.cross_entropy_loss(targets, outputs))
 
@@ -474,6 +481,13 @@ def test_without_scores_or_with_a_loss_of_your_own_the_trainer_uses_the_outputs(
         assert val_history["loss"][0] == text_loss == pytest.approx(FLOAT32_CLIP * wrong.mean(),
                                                                     rel=1e-6)
         np.testing.assert_array_equal(t.model.w, w)
+
+
+def test_a_wrapped_loss_with_loss_from_scores_kept_stays_exact():
+    ours, wrong, _ = saturated_trainer(T.SoftmaxTrainer)
+    wrapped = saturated_trainer(WrappedLossTrainer)[0]
+    assert wrapped.data_loss(wrapped.X_val, wrapped.Y_val) == ours.data_loss(ours.X_val,
+                                                                             ours.Y_val)
 
 
 def test_run_metrics_are_the_losses_of_the_scores():
