@@ -23,6 +23,7 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import inspect
 import multiprocessing
@@ -48,6 +49,7 @@ from numpy_impl.tdt4265 import BaseTrainer
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -248,9 +250,11 @@ class _Child:
 
     def run(self) -> None:
         # The parent decides when the child ends (Ctrl-C reaches the whole process group);
-        # SIGTERM kills it, whatever handler it inherited.
+        # SIGTERM kills it, whatever handler it inherited; so does the parent's death, even
+        # by SIGKILL (Linux's PR_SET_PDEATHSIG), where no cleanup of the parent's runs.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _limit_address_space(self.memory)
         try:
             side = load_side(self.side) if isinstance(self.side, str) else self.side
