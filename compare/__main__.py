@@ -2,48 +2,39 @@
 
 Trains one experiment definition (default: tdt4265/task2b on the embedded MNIST subset) with the
 NumPy implementation and the Lightning reference side by side, compares them at every step,
-and prints the largest error of every quantity, the verdict (exit code 0 for PASS, 1 for FAIL)
-and where the TensorBoard run with both sides' curves is.
+and prints the largest error of every quantity, the verdict and where the TensorBoard run with
+both sides' curves is.
+
+Exit status: 0 PASS; 1 FAIL (a mismatch); 2 a usage error; 3 ERROR, no verdict: the NumPy side
+crashed, hung (``--timeout``), exited, ran out of memory or its ``--numpy-side`` module could not
+be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
+from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError
 from numpy_impl.__main__ import split_overrides
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError
 
 
-def numpy_side_from(spec: str):  # noqa: ANN201 (a NumpySide; imported lazily)
-    """``module:NAME`` -> a NumpySide: ``NAME`` itself if it is one; a TDT4265 trainer class
-    (a BaseTrainer subclass) or DD2424 Objective in its place; any other class as the TDT4265
-    model class (the starter's interface: ``w``, ``forward``, ``backward``, ``grad``)."""
-    from compare.numpy_side import NumpySide
-    from numpy_impl.dd2424 import Objective
-    from numpy_impl.tdt4265 import BaseTrainer
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: the run unwinds (the NumPy side's process is stopped on the
+    way) and ends without a verdict. A BaseException, so that no ``except Exception`` on the way
+    (Lightning's, a student's) takes it for an error of its own."""
 
-    module_name, _, name = spec.partition(":")
-    hint = (f"--numpy-side {spec!r}: expected module:NAME naming a compare.NumpySide, a "
-            "TDT4265 model or trainer class, or a DD2424 Objective (e.g. "
-            "compare.wrong:NO_MEAN_GRADIENT, or my_task3a:SoftmaxModel with my_task3a.py in "
-            "the current folder)")
-    try:
-        side = getattr(importlib.import_module(module_name), name, None) if name else None
-    except ImportError as err:
-        raise ExperimentError(f"{hint}; importing {module_name!r} failed: {err}") from err
-    if isinstance(side, NumpySide):
-        return side
-    if isinstance(side, Objective):
-        return NumpySide(objective=side)
-    if isinstance(side, type) and issubclass(side, BaseTrainer):
-        return NumpySide(trainer_class=side)
-    if isinstance(side, type):
-        return NumpySide(model_class=side)
-    raise ExperimentError(hint)
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="largest relative error (default: 1e-10 float64, 1e-4 float32)")
     parser.add_argument("--numpy-side", default=None, metavar="MODULE:NAME",
-                        help="a compare.NumpySide replacing pieces of the NumPy side")
+                        help="a compare.NumpySide replacing pieces of the NumPy side, or a "
+                        "TDT4265 model or trainer class or a DD2424 Objective")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="longest wait for each of the NumPy side's records "
+                        "(default: %(default)g)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -74,7 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(rest)
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be at least 1")
+    if args.timeout <= 0:
+        parser.error("--timeout must be positive")
 
+    previous = {signum: signal.signal(signum, _interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run(args, overrides)
+    except Interrupted as stop:
+        print(f"interrupted ({stop}): the run stopped before a verdict", file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(args: argparse.Namespace, overrides: dict[str, object]) -> int:
+    """The parity run; prints the report and returns the exit status."""
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -83,14 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
 
     try:
-        side = numpy_side_from(args.numpy_side) if args.numpy_side else None
-        report = run_parity(args.experiment, overrides, steps=args.steps, numpy_side=side,
-                            log_dir=args.log_dir, tolerance=args.tolerance,
-                            strict=args.fail_fast, progress=not args.no_progress)
+        report = run_parity(args.experiment, overrides, steps=args.steps,
+                            numpy_side=args.numpy_side, log_dir=args.log_dir,
+                            tolerance=args.tolerance, strict=args.fail_fast,
+                            progress=not args.no_progress, timeout=args.timeout)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
             return 1
         report = err.report
+    except NumpySideError as err:
+        print(f"error: {err}" + (f"\n{err.frames}" if err.frames else ""), file=sys.stderr)
+        return 3
     except (ExperimentError, DatasetNotFoundError, UnsafePickleError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

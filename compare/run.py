@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from compare.lockstep import Lockstep, ParityCallback, ParityLogger
-from compare.numpy_side import NumpyRun, NumpySide
+from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
 from compare.report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
@@ -44,22 +44,32 @@ def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLo
 
 def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
                overrides: dict[str, Any] | None = None, steps: int | None = None,
-               numpy_side: NumpySide | None = None, log_dir: str | Path = RUNS_DIR,
+               numpy_side: NumpySide | str | None = None, log_dir: str | Path = RUNS_DIR,
                tolerance: float | None = None, strict: bool = True,
-               progress: bool = False) -> ParityReport:
+               progress: bool = False, timeout: float = DEFAULT_TIMEOUT,
+               memory: int = DEFAULT_MEMORY) -> ParityReport:
     """Train ``experiment`` (a name under configs/, a YAML path, or an Experiment) with the
     NumPy side and the Lightning reference in lockstep and compare them at every step.
 
     Args:
         overrides: dotted fields, e.g. ``{"model.lam": 0.1, "trainer.precision": "32-true"}``.
         steps: stop both sides after this many updates.
-        numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own).
+        numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own), or
+            ``"module:NAME"`` naming them (imported in the NumPy side's process, see
+            :func:`compare.numpy_side.load_side`).
         log_dir: the TensorBoard run goes to ``log_dir/<experiment>/version_N``.
         tolerance: the largest relative error per element (default: 1e-10 for float64,
             1e-4 for float32; see :mod:`compare.tolerance`).
         strict: raise :class:`ParityError` at the first mismatch; otherwise run to the end and
             report every quantity's largest error (``report.mismatches``, ``report.passed``).
         progress: show Lightning's progress bar.
+        timeout: seconds to wait for each of the NumPy side's records.
+        memory: bytes the NumPy side's process may allocate (beyond what it inherits).
+
+    Raises:
+        ParityError: the sides disagree (with ``strict``).
+        NumpySideError: the NumPy side raised, hung, exited, ran out of memory or could not be
+            loaded (``.kind``); no verdict.
 
     Under DDP (``trainer.strategy: ddp``) every process returns; only rank 0's report holds
     the comparisons (``report.summary["rank"]``).
@@ -68,20 +78,20 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
            else load_experiment(experiment, overrides))
     report = ParityReport(exp.name, exp.dtype,
                           TOLERANCES[exp.dtype] if tolerance is None else tolerance)
-    numpy_run = NumpyRun(exp, numpy_side, steps)
+    numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory)
     logger = ParityLogger(str(log_dir), exp.name)
     lockstep = Lockstep(numpy_run, report, strict, scalar=logger.scalar)
-    logger.lockstep = lockstep
     callback = ParityCallback(lockstep)
     trainer, model, datamodule = lightning_parts(exp, [callback], logger, steps, progress)
     try:
-        trainer.fit(model, datamodule=datamodule)  # ParityError here: the first mismatch
+        # ParityError here: the first mismatch; NumpySideError: the NumPy side failed
+        trainer.fit(model, datamodule=datamodule)
         if callback.active:
             lockstep.end(*_how_training_ended(trainer), _params(model),
                          final_metrics(model, datamodule))
         if datamodule.has_test:
             trainer.test(model, datamodule=datamodule, verbose=False)
-    finally:
+    finally:  # whatever ended the run (an error, Ctrl-C, SIGTERM): no NumPy process outlives it
         numpy_run.stop()
         if datamodule.split is not None:
             sizes = ", ".join(f"{k} {v}" for k, v in datamodule.split.sizes().items())
