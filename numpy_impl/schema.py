@@ -19,6 +19,7 @@ holds the list against ``pytorch_lightning.Trainer``).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from jsonargparse import ArgumentParser, Namespace
+from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 
 ModelName = Literal["TDT4265Binary", "TDT4265Softmax", "DD2424Softmax", "DD2424MultiBCE"]
 Validation = Literal["starter", "epoch"]
@@ -270,6 +271,10 @@ def experiment_source(positionals: Sequence[str], configs: Sequence[str],
     return chosen[0] if chosen else default
 
 
+class HelpFormatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """jsonargparse's help, with the epilog (:func:`section_help`, a table) kept as written."""
+
+
 def section_help() -> str:
     """The experiment's flags, from the schema, for a CLI's ``--help``."""
     lines = ["experiment flags (the same on python -m numpy_impl, python -m lightning_ref.fit "
@@ -280,8 +285,8 @@ def section_help() -> str:
              "  --seed_everything INT  the one seed"]
     for section in SCHEMAS:
         for name, (hint, default, field_rule) in schema_fields(section).items():
-            kind = (", ".join(get_args(hint)) if get_origin(hint) is Literal
-                    else str(hint).replace("typing.", ""))
+            kind = (" | ".join(get_args(hint)) if get_origin(hint) is Literal
+                    else getattr(hint, "__name__", str(hint)))
             about = f"{kind}" + ("" if default is MISSING else f", default {show(default)}")
             if field_rule is not None:
                 about += f"; {field_rule[1]}"
@@ -310,3 +315,11 @@ def report(error: BaseException) -> int:
     mistake (:class:`ExperimentError`), 1 for missing or unsafe data files."""
     print("error: " + " ".join(str(error).split()), file=sys.stderr)
     return 2 if isinstance(error, ExperimentError) else 1
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The errors that are a user's mistake, not a bug: reported in one line by :func:`report`,
+    never as a traceback (the data errors imported only when one is being caught)."""
+    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
+
+    return ExperimentError, DatasetNotFoundError, UnsafePickleError
