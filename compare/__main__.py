@@ -1,4 +1,4 @@
-"""``python -m compare [EXPERIMENT] [--steps N] [--model.lam 0.1 ...]``.
+"""``python -m compare [EXPERIMENT | --config PATH] [--steps N] [--model.lam 0.1 ...]``.
 
 Trains one experiment definition (default: tdt4265/task2b on the embedded MNIST subset) with the
 NumPy implementation and the Lightning reference side by side, compares them at every step,
@@ -8,14 +8,23 @@ and where the TensorBoard run with both sides' curves is.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
-from numpy_impl.__main__ import split_overrides
-from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError
+from jsonargparse import ArgumentParser
+
+from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError, load_experiment
+from numpy_impl.schema import (
+    HelpFormatter,
+    experiment_source,
+    not_allowed,
+    parse_command_line,
+    report,
+    section_help,
+    user_errors,
+)
 
 
 def numpy_side_from(spec: str):  # noqa: ANN201 (a NumpySide; imported lazily)
@@ -46,58 +55,65 @@ def numpy_side_from(spec: str):  # noqa: ANN201 (a NumpySide; imported lazily)
     raise ExperimentError(hint)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m compare",
+def build_parser() -> ArgumentParser:
+    """compare's own options; the experiment's flags are the schema's (in the epilog)."""
+    parser = ArgumentParser(
+        prog="python -m compare", exit_on_error=False, epilog=section_help(),
+        formatter_class=HelpFormatter,
         description="Train an experiment with the NumPy implementation and the Lightning "
         "reference in lockstep and compare losses, gradients, weights and metrics at every "
-        "step. Extra arguments override fields, e.g. --model.lam 0.1 --trainer.max_epochs 2 "
-        "--trainer.precision 32-true --trainer.strategy ddp --trainer.devices 2.")
-    parser.add_argument("experiment", nargs="?", default=DEFAULT_EXPERIMENT,
-                        help="a name such as tdt4265/task3b, or a YAML path "
-                        "(default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=None,
+        "step.")
+    parser.add_argument("experiment", nargs="?", default=None,
+                        help="a name such as tdt4265/task3b, or a YAML path; without it and "
+                        f"without --config: {DEFAULT_EXPERIMENT}")
+    parser.add_argument("--steps", type=int | None, default=None,
                         help="stop both sides after N updates (default: the whole run)")
     parser.add_argument("--log-dir", default="runs/compare",
                         help="TensorBoard runs go to LOG_DIR/EXPERIMENT/version_N")
-    parser.add_argument("--tolerance", type=float, default=None,
+    parser.add_argument("--tolerance", type=float | None, default=None,
                         help="largest relative error (default: 1e-10 float64, 1e-4 float32)")
     parser.add_argument("--numpy-side", default=None, metavar="MODULE:NAME",
                         help="a compare.NumpySide replacing pieces of the NumPy side")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison; 0 for PASS, 1 for FAIL or missing or unsafe data, 2 for a usage or
+    config mistake (one line on stderr)."""
     try:
-        rest, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
-    except ExperimentError as err:
-        parser.error(str(err))
-    args = parser.parse_args(rest)
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be at least 1")
+        args, parts = parse_command_line(build_parser(), argv)
+        if args.steps is not None and args.steps < 1:
+            raise not_allowed("--steps", args.steps, "the number of steps must be >= 1")
+        source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
+                                   DEFAULT_EXPERIMENT)
+        exp = load_experiment(source, parts.overrides, parts.flags)
+    except user_errors() as err:
+        return report(err)
 
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     from compare.report import ParityError
     from compare.run import run_parity
-    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
 
     try:
         side = numpy_side_from(args.numpy_side) if args.numpy_side else None
-        report = run_parity(args.experiment, overrides, steps=args.steps, numpy_side=side,
-                            log_dir=args.log_dir, tolerance=args.tolerance,
-                            strict=args.fail_fast, progress=not args.no_progress)
+        report_ = run_parity(exp, steps=args.steps, numpy_side=side, log_dir=args.log_dir,
+                             tolerance=args.tolerance, strict=args.fail_fast,
+                             progress=not args.no_progress)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
             return 1
-        report = err.report
-    except (ExperimentError, DatasetNotFoundError, UnsafePickleError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if report.summary.get("rank", 0) != 0:
+        report_ = err.report
+    except user_errors() as err:
+        return report(err)
+    if report_.summary.get("rank", 0) != 0:
         return 0  # under DDP, rank 0 compares and judges
-    print(render(report))
-    return 0 if report.passed else 1
+    print(render(report_))
+    return 0 if report_.passed else 1
 
 
 def render(report) -> str:  # noqa: ANN001 (a ParityReport)

@@ -51,8 +51,10 @@ def test_bad_arguments(capsys: pytest.CaptureFixture) -> None:
     assert main(["no/such_experiment", "--no-progress"]) == 2
     assert "no experiment 'no/such_experiment'" in capsys.readouterr().err
     assert main(["--numpy-side", "compare.wrong:nothing"]) == 2
-    with pytest.raises(SystemExit):
-        main(["--steps", "0"])
+    assert "module:NAME" in capsys.readouterr().err
+    assert main(["--steps", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --steps: 0 is not allowed: the number of steps must be >= 1\n")
 
 
 @pytest.mark.parametrize("experiment, overrides, expected", [

@@ -15,7 +15,7 @@ A batch is ``(X, Y)`` in the split's layout: ``"rows"`` (TDT4265: X (B, 785), Y 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -27,9 +27,8 @@ from torchmetrics import Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from numpy_impl import draws
+from numpy_impl.schema import Validation
 from numpy_impl.splits import Split
-
-Validation = Literal["starter", "epoch"]
 
 
 class ParityModule(pl.LightningModule):
