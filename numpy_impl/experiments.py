@@ -228,7 +228,9 @@ def _checked_section(config: dict[str, Any], section: str, where: Callable[[str]
     values = _fields_of(config, section, where)
     known = schema_fields(section)
     for name, value in values.items():
-        if name not in known and not (section == "trainer" and name in TRAINER_ARGUMENTS):
+        # Lightning's own Trainer arguments, nested ones too (--trainer.logger.save_dir DIR)
+        lightning_only = section == "trainer" and name.partition(".")[0] in TRAINER_ARGUMENTS
+        if name not in known and not lightning_only:
             others = " and any pytorch_lightning.Trainer argument" if section == "trainer" else ""
             raise not_allowed(where(f"{section}.{name}"), value, f"unknown field of {section} "
                               f"(its fields: {', '.join(known)}{others})")
