@@ -1,4 +1,4 @@
-"""``python -m compare [EXPERIMENT] [--steps N] [--model.lam 0.1 ...]``.
+"""``python -m compare [EXPERIMENT | --config PATH] [--steps N] [--model.lam 0.1 ...]``.
 
 Trains one experiment definition (default: tdt4265/task2b on the embedded MNIST subset) with the
 NumPy implementation and the Lightning reference side by side, compares them at every step,
@@ -12,15 +12,24 @@ be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 
-from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError
-from numpy_impl.__main__ import split_overrides
-from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError
+from jsonargparse import ArgumentParser, Namespace
+
+from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
+from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.schema import (
+    HelpFormatter,
+    experiment_source,
+    not_allowed,
+    parse_command_line,
+    report,
+    section_help,
+    user_errors,
+)
 
 
 class Interrupted(BaseException):
@@ -37,21 +46,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m compare",
+def build_parser() -> ArgumentParser:
+    """compare's own options; the experiment's flags are the schema's (in the epilog)."""
+    parser = ArgumentParser(
+        prog="python -m compare", exit_on_error=False, epilog=section_help(),
+        formatter_class=HelpFormatter,
         description="Train an experiment with the NumPy implementation and the Lightning "
         "reference in lockstep and compare losses, gradients, weights and metrics at every "
-        "step. Extra arguments override fields, e.g. --model.lam 0.1 --trainer.max_epochs 2 "
-        "--trainer.precision 32-true --trainer.strategy ddp --trainer.devices 2.")
-    parser.add_argument("experiment", nargs="?", default=DEFAULT_EXPERIMENT,
-                        help="a name such as tdt4265/task3b, or a YAML path "
-                        "(default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=None,
+        "step.")
+    parser.add_argument("experiment", nargs="?", default=None,
+                        help="a name such as tdt4265/task3b, or a YAML path; without it and "
+                        f"without --config: {DEFAULT_EXPERIMENT}")
+    parser.add_argument("--steps", type=int | None, default=None,
                         help="stop both sides after N updates (default: the whole run)")
     parser.add_argument("--log-dir", default="runs/compare",
                         help="TensorBoard runs go to LOG_DIR/EXPERIMENT/version_N")
-    parser.add_argument("--tolerance", type=float, default=None,
+    parser.add_argument("--tolerance", type=float | None, default=None,
                         help="largest relative error (default: 1e-10 float64, 1e-4 float32)")
     parser.add_argument("--numpy-side", default=None, metavar="MODULE:NAME",
                         help="a compare.NumpySide replacing pieces of the NumPy side, or a "
@@ -62,20 +72,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison; 0 for PASS, 1 for FAIL or missing or unsafe data, 2 for a usage or
+    config mistake (one line on stderr)."""
     try:
-        rest, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
-    except ExperimentError as err:
-        parser.error(str(err))
-    args = parser.parse_args(rest)
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be at least 1")
-    if args.timeout <= 0:
-        parser.error("--timeout must be positive")
+        args, parts = parse_command_line(build_parser(), argv)
+        if args.steps is not None and args.steps < 1:
+            raise not_allowed("--steps", args.steps, "the number of steps must be >= 1")
+        if args.timeout <= 0:
+            raise not_allowed("--timeout", args.timeout, "the time limit must be > 0 seconds")
+        if args.numpy_side is not None:
+            check_spec(args.numpy_side)
+        source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
+                                   DEFAULT_EXPERIMENT)
+        exp = load_experiment(source, parts.overrides, parts.flags)
+    except user_errors() as err:
+        return report(err)
 
     previous = {signum: signal.signal(signum, _interrupt)
                 for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return run(args, overrides)
+        return run(args, exp)
     except Interrupted as stop:
         print(f"interrupted ({stop}): the run stopped before a verdict", file=sys.stderr)
         return 128 + stop.signum
@@ -84,34 +104,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signum, handler)
 
 
-def run(args: argparse.Namespace, overrides: dict[str, object]) -> int:
+def run(args: Namespace, exp: Experiment) -> int:
     """The parity run; prints the report and returns the exit status."""
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     from compare.report import ParityError
     from compare.run import run_parity
-    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
 
     try:
-        report = run_parity(args.experiment, overrides, steps=args.steps,
-                            numpy_side=args.numpy_side, log_dir=args.log_dir,
-                            tolerance=args.tolerance, strict=args.fail_fast,
-                            progress=not args.no_progress, timeout=args.timeout)
+        report_ = run_parity(exp, steps=args.steps, numpy_side=args.numpy_side,
+                             log_dir=args.log_dir, tolerance=args.tolerance,
+                             strict=args.fail_fast, progress=not args.no_progress,
+                             timeout=args.timeout)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
             return 1
-        report = err.report
+        report_ = err.report
     except NumpySideError as err:
         print(f"error: {err}" + (f"\n{err.frames}" if err.frames else ""), file=sys.stderr)
         return 3
-    except (ExperimentError, DatasetNotFoundError, UnsafePickleError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if report.summary.get("rank", 0) != 0:
+    except user_errors() as err:
+        return report(err)
+    if report_.summary.get("rank", 0) != 0:
         return 0  # under DDP, rank 0 compares and judges
-    print(render(report))
-    return 0 if report.passed else 1
+    print(render(report_))
+    return 0 if report_.passed else 1
 
 
 def render(report) -> str:  # noqa: ANN001 (a ParityReport)

@@ -14,8 +14,8 @@ from compare.report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
-from lightning_ref.fit import TRAINER_DEFAULTS, final_metrics, lightning_validation_batches
-from lightning_ref.models import MODELS, ParityModule
+from lightning_ref.fit import build, final_metrics
+from lightning_ref.models import ParityModule
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 
 RUNS_DIR = Path("runs") / "compare"
@@ -24,22 +24,16 @@ RUNS_DIR = Path("runs") / "compare"
 def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLogger,
                     steps: int | None = None, progress: bool = False
                     ) -> tuple[pl.Trainer, ParityModule, ExperimentDataModule]:
-    """The Lightning reference for ``exp``, built from its file's sections as LightningCLI
-    (``python -m lightning_ref.fit``) builds it: ``model.init_args`` for the module,
-    ``data`` plus the seed for the data module, ``trainer`` over the CLI's defaults. compare adds
-    its callback and logger and, with ``steps``, ``max_steps``."""
-    config = exp.config
-    trainer_args: dict[str, Any] = {**TRAINER_DEFAULTS, **(config.get("trainer") or {})}
-    datamodule = ExperimentDataModule(**(config.get("data") or {}), seed=exp.seed,
-                                      precision=trainer_args["precision"])
-    model = MODELS[exp.model](**(config["model"].get("init_args") or {}),
-                              initial_parameters=datamodule.initial_parameters)
-    trainer_args.update(callbacks=callbacks, logger=logger, default_root_dir=logger.save_dir,
-                        enable_progress_bar=progress, enable_model_summary=False,
-                        limit_val_batches=lightning_validation_batches(model.validation))
+    """The Lightning reference for ``exp``, parsed and instantiated by the LightningCLI of
+    ``python -m lightning_ref.fit`` (:func:`lightning_ref.fit.build`); compare adds its
+    callbacks and logger and, with ``steps``, ``max_steps``."""
+    trainer_overrides: dict[str, Any] = {
+        "callbacks": callbacks, "logger": logger, "default_root_dir": logger.save_dir,
+        "enable_progress_bar": progress, "enable_model_summary": False}
     if steps is not None:
-        trainer_args["max_steps"] = steps
-    return pl.Trainer(**trainer_args), model, datamodule
+        trainer_overrides["max_steps"] = steps
+    cli = build(exp, save_config=False, **trainer_overrides)
+    return cli.trainer, cli.model, cli.datamodule
 
 
 def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -26,7 +26,7 @@ from torch import Tensor
 
 from numpy_impl import data as numpy_data
 from numpy_impl import dd2424, draws, splits
-from numpy_impl.experiments import PRECISIONS
+from numpy_impl.schema import PRECISIONS, Backend, DatasetName, Precision, SplitName
 from numpy_impl.splits import Split
 
 Batch = tuple[Tensor, Tensor]
@@ -116,12 +116,10 @@ class ExperimentDataModule(pl.LightningDataModule):
     :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
     """
 
-    def __init__(self, dataset: Literal["mnist", "cifar10"],
-                 split: Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"],
+    def __init__(self, dataset: DatasetName, split: SplitName,
                  root: str | None = None, download: bool = False, batch_size: int = 100,
                  shuffle: bool = False, flip: bool = False, val_size: int = 1000, seed: int = 0,
-                 backend: Literal["numpy", "torchvision"] = "numpy",
-                 precision: str = "64-true") -> None:
+                 backend: Backend = "numpy", precision: Precision = "64-true") -> None:
         super().__init__()
         self.save_hyperparameters()
         self.dataset, self.split_name = dataset, split

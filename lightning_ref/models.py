@@ -17,7 +17,7 @@ A batch is ``(X, Y)`` in the split's layout: ``"rows"`` (TDT4265: X (B, 785), Y 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -29,8 +29,8 @@ from torchmetrics import Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from numpy_impl.models import MODELS as RECORDS
+from numpy_impl.schema import Validation
 
-Validation = Literal["starter", "epoch"]
 Batch = tuple[Tensor, Tensor]
 
 
