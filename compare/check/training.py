@@ -132,25 +132,25 @@ def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
 
 
 def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, np.ndarray],
-           lr: float, lam: float, recorder_target: tuple[Any, str],
+           lr: float, lam: float, namespace: dict[str, Any], name: str,
            to_columns: Callable[[np.ndarray, np.ndarray, dict], tuple]) -> CheckResult:
-    """Run the hand-in's MiniBatchGD with its gradient function wrapped by a recorder (which
+    """Run the hand-in's MiniBatchGD with its gradient function ``namespace[name]`` (the
+    globals MiniBatchGD looks it up in) wrapped by a recorder (which
     sees each batch and the network before the update); each recorded network after an
     update is the next call's network before. ``to_columns`` maps a call's (X, Y, network)
     to the text's layout."""
-    module, name = recorder_target
-    original = getattr(module, name)
+    original = namespace[name]
     calls: list[tuple[np.ndarray, np.ndarray, dict]] = []
 
     def recorder(*args: Any, **kwargs: Any) -> Any:
         calls.append(to_columns(args, kwargs))
         return original(*args, **kwargs)
 
-    setattr(module, name, recorder)
+    namespace[name] = recorder
     try:
         trained = train(recorder)
     finally:
-        setattr(module, name, original)
+        namespace[name] = original
     if not calls:
         return CheckResult(check_id, "fail", "MiniBatchGD never called the gradient function")
     steps = [Step(X, Y, None, after[2]) for (X, Y, _), after in
