@@ -1,0 +1,148 @@
+"""compare.check on hand-ins written for the purpose: the project's implementation behind the
+texts' APIs passes every check; each broken one (tests/submissions/tdt4265/broken/NAME holds
+the one file it changes) fails exactly the checks it should; crashes become errors; the CLI's
+exit statuses and output files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compare.check import check
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+CORRECT = SUBMISSIONS / "tdt4265" / "correct"
+DD2424 = SUBMISSIONS / "dd2424" / "correct.py"
+
+# name -> (status, ids with that status; every other check passes)
+BROKEN: dict[str, tuple[str, set[str]]] = {
+    "l2_lambda_w": ("fail", {"SoftmaxModel.backward_l2"}),
+    "l2_divided_by_n": ("fail", {"SoftmaxModel.backward_l2"}),
+    "lambda_ignored": ("fail", {"SoftmaxModel.backward_l2"}),
+    "softmax_overflows": ("fail", {"SoftmaxModel.forward"}),
+    "accuracy_strict": ("fail", {"binary_accuracy"}),
+    "minmax": ("fail", {"pre_process_images"}),
+    "early_stop_9": ("fail", {"early_stopping"}),
+    "no_shuffle": ("fail", {"batch_loader"}),
+    "accuracy_percent": ("convention", {"binary_accuracy"}),
+    "trains_at_import": ("fail", set()),
+    "constructor_loads_data": ("fail", set()),
+    "syntax_error": ("fail", set()),
+    "loops_forever": ("error", {"binary_cross_entropy_loss"}),
+    "sys_exit": ("error", {"one_hot_encode"}),
+}
+
+
+def variant(name: str, root: Path) -> Path:
+    """The correct adapter with the broken hand-in's file(s) laid over it."""
+    folder = root / name
+    shutil.copytree(CORRECT, folder)
+    for f in (SUBMISSIONS / "tdt4265" / "broken" / name).glob("*.py"):
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def not_passing(result) -> dict[str, str]:
+    return {c.id: c.status for c in result.checks if c.status != "pass"}
+
+
+def test_correct_tdt4265_passes_every_check() -> None:
+    result = check("tdt4265", CORRECT)
+    assert not_passing(result) == {}, result.to_text()
+    assert len(result.checks) == 15
+
+
+def test_correct_dd2424_file_passes_every_check() -> None:
+    result = check("dd2424", DD2424)
+    assert not_passing(result) == {}, result.to_text()
+    assert len(result.checks) == 12
+    assert any("skipped" in n and "LoadBatch(" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_tdt4265_fails_exactly_its_checks(name: str, tmp_path: Path) -> None:
+    status, ids = BROKEN[name]
+    result = check("tdt4265", variant(name, tmp_path), quick=True, check_time_limit=5)
+    assert not_passing(result) == dict.fromkeys(ids, status), result.to_text()
+
+
+def test_no_1_over_n_also_parts_in_training(tmp_path: Path) -> None:
+    result = check("tdt4265", variant("no_1_over_n", tmp_path))
+    assert not_passing(result) == {"BinaryModel.backward": "fail", "train_binary": "fail"}
+    message = result.by_id()["train_binary"].message
+    assert "step 0" in message and "w after the update" in message
+
+
+def test_messages_name_the_mistake(tmp_path: Path) -> None:
+    half = check("tdt4265", variant("l2_lambda_w", tmp_path), quick=True)
+    assert "1.0*lambda*w" in half.by_id()["SoftmaxModel.backward_l2"].message
+    assert "relative error" in half.by_id()["SoftmaxModel.backward_l2"].message
+    convention = check("tdt4265", tmp_path / "l2_lambda_w", quick=True, l2_convention="half")
+    assert convention.status_of("SoftmaxModel.backward_l2") == "convention"
+    assert "9" in check("tdt4265", variant("early_stop_9", tmp_path), quick=True
+                        ).by_id()["early_stopping"].message
+
+
+def test_os_exit_keeps_the_checks_done(tmp_path: Path) -> None:
+    result = check("tdt4265", variant("os_exit", tmp_path), quick=True)
+    ids = [c.id for c in result.checks]
+    after = ids[ids.index("binary_accuracy"):]
+    assert not_passing(result) == dict.fromkeys(after, "error")
+    assert "os._exit" in result.by_id()["binary_accuracy"].message
+
+
+def test_missing_files_are_skips(tmp_path: Path) -> None:
+    folder = tmp_path / "only_utils"
+    folder.mkdir()
+    shutil.copy(CORRECT / "utils.py", folder)
+    result = check("tdt4265", folder, quick=True)
+    assert result.status_of("batch_loader") == "pass"
+    assert result.status_of("pre_process_images") == "skip"
+    assert "pre_process_images" in result.by_id()["pre_process_images"].message
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compare.check", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_exit_statuses_and_files(tmp_path: Path) -> None:
+    ok = _cli("tdt4265", str(CORRECT), "--quick", "--json", "r.json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    payload = json.loads((tmp_path / "r.json").read_text())
+    assert payload["assignment"] == "tdt4265" and len(payload["checks"]) == 13
+    assert set(payload["checks"][0]) == {"id", "status", "message"}
+    failed = _cli("tdt4265", str(variant("minmax", tmp_path)), "--quick", "--format",
+                  "gradescope", cwd=tmp_path)
+    assert failed.returncode == 1
+    gradescope = json.loads((tmp_path / "results.json").read_text())
+    test = gradescope["tests"][0]
+    assert set(test) == {"name", "score", "max_score", "status", "output"}
+    assert test["name"] == "pre_process_images" and test["score"] == 0.0
+    errored = _cli("tdt4265", str(variant("loops_forever", tmp_path)), "--quick",
+                   "--check-time-limit", "3", cwd=tmp_path)
+    assert errored.returncode == 3
+    usage = _cli("tdt4264", str(CORRECT), cwd=tmp_path)
+    assert usage.returncode == 2 and len(usage.stderr.strip().splitlines()) == 1
+
+
+def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:
+    batch = tmp_path / "handins"
+    batch.mkdir()
+    for name in ("minmax", "accuracy_percent", "sys_exit"):
+        variant(name, batch)
+    shutil.copytree(CORRECT, batch / "correct")
+    run = _cli("tdt4265", "--batch", str(batch), "--quick", "--jobs", "2", "--out",
+               str(tmp_path / "table"), cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    csv_lines = (tmp_path / "table.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("submission,pre_process_images,")
+    assert [line.split(",")[0] for line in csv_lines[1:]] == [
+        "accuracy_percent", "correct", "minmax", "sys_exit"]
+    assert len(json.loads((tmp_path / "table.json").read_text())) == 4
+    assert "| minmax | fail |" in (tmp_path / "table.md").read_text()
