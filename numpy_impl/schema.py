@@ -312,7 +312,8 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
 
 def report(error: BaseException) -> int:
     """Print ``error: <one line>`` to stderr; return the exit code: 2 for a usage or config
-    mistake (:class:`ExperimentError`), 1 for missing or unsafe data files."""
+    mistake (:class:`ExperimentError`), 1 for bad data (:class:`numpy_impl.data.DataError`:
+    missing, truncated, corrupt or unsafe files, a failed download)."""
     print("error: " + " ".join(str(error).split()), file=sys.stderr)
     return 2 if isinstance(error, ExperimentError) else 1
 
@@ -320,6 +321,6 @@ def report(error: BaseException) -> int:
 def user_errors() -> tuple[type[BaseException], ...]:
     """The errors that are a user's mistake, not a bug: reported in one line by :func:`report`,
     never as a traceback (the data errors imported only when one is being caught)."""
-    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
+    from numpy_impl.data import DataError
 
-    return ExperimentError, DatasetNotFoundError, UnsafePickleError
+    return ExperimentError, DataError
