@@ -10,7 +10,7 @@ table of errors and the verdict.
 """
 
 from compare.numpy_side import NumpySide, NumpySideError
-from compare.report import Mismatch, ParityError, ParityReport
+from compare.parity_report import Mismatch, ParityError, ParityReport
 from compare.run import RUNS_DIR, run_parity
 from compare.tolerance import TOLERANCES
 

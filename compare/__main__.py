@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from compare.report import ParityError
+    from compare.parity_report import ParityError
     from compare.run import run_parity
     from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
 

@@ -37,7 +37,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
 from compare.numpy_side import EndRecord, InitRecord, NumpyRun
-from compare.report import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from numpy_impl.steps import StepRecord, ValidationRecord
 
