@@ -55,14 +55,14 @@ def test_every_figure_is_a_valid_png_linked_from_report_md(reports: dict[str, Pa
 
 
 @pytest.mark.parametrize("text", ["tdt4265", "dd2424"])
-def test_report_pdf_has_a_page_per_task_and_one_per_figure(reports: dict[str, Path],
+def test_report_pdf_has_a_page_per_task(reports: dict[str, Path],
                                                            text: str) -> None:
     out = reports[text]
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
     sections = (out / "report.md").read_text().count("\n## ")
-    assert pages >= sections + len(FIGURES[text])
+    assert pages >= sections
 
 
 def test_the_reports_show_the_parity_of_every_run_and_the_gradient_checks(

@@ -136,7 +136,7 @@ def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section
         record = records[name]
         gain = record.metrics["test/acc"] - records[base].metrics["test/acc"]
         rows.append([label, name.rpartition("/")[2], *_test_accuracies(record),
-                     f"{100 * gain:+.2f} points over {base.rpartition('/')[2]}"])
+                     f"{100 * gain:+.2f} vs {base.rpartition('/')[2]}"])
         labels.append(label)
         values.append(record.metrics["test/acc"])
     grid = sorted((r for n, r in records.items() if n.startswith("grid/")),
@@ -145,7 +145,7 @@ def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section
     gain = best.metrics["test/acc"] - records["dd2424/bonus_all_data"].metrics["test/acc"]
     rows.append(["(c) grid search, best by validation accuracy", best.name.removeprefix("grid/"),
                  pct(best.metrics["test/acc"]), "-",
-                 f"{100 * gain:+.2f} points over bonus_all_data"])
+                 f"{100 * gain:+.2f} vs bonus_all_data"])
     baseline = records["dd2424/setting2"]
     figs["bonus_test_accuracy"] = figures.bars_figure(
         "Exercise 2.1: test accuracy of each improvement",
@@ -173,7 +173,7 @@ def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section
         f"Best test accuracy of the improvements: {pct(best_overall.metrics['test/acc'])} "
         f"({best_overall.name}); grid search best: {pct(best.metrics['test/acc'])} "
         f"({best.name.removeprefix('grid/')})."],
-        [Table(["improvement", "run", "test acc (NumPy)", "test acc (Lightning)", "gain"],
+        [Table(["improvement", "run", "test acc (NumPy)", "test acc (Lightning)", "gain (points)"],
                rows),
          Table(["grid point", "val acc", "test acc"],
                [[r.name.removeprefix("grid/"), pct(r.metrics["val/acc"]),

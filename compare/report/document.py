@@ -1,6 +1,6 @@
 """A report as sections (one per task), written twice from the same content: report.md with the
-figures linked as PNG files, and report.pdf (matplotlib's PdfPages), where every section opens a
-text page of its own, followed by its figures, one per page."""
+figures linked as PNG files, and report.pdf (matplotlib's PdfPages) on A4 pages, where every
+section opens a page of its own with its text, tables and figures."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
@@ -71,28 +72,32 @@ def write_markdown(path: Path, title: str, sections: Sequence[Section]) -> None:
 
 def write_pdf(path: Path, title: str, sections: Sequence[Section],
               figures: Mapping[str, Figure]) -> int:
-    """report.pdf: a text page (or more, where the text is long) per section followed by its
-    figures; the first page carries the report's title. Returns the number of pages."""
+    """report.pdf on A4 pages: every section starts a page with its text and tables, its
+    figures below (a new page where the next one does not fit); the first page carries the
+    report's title. Returns the number of pages."""
     pages = 0
     with PdfPages(path) as pdf:
         for i, section in enumerate(sections):
-            for page in _text_pages(title if i == 0 else None, section):
+            for page in _pages(title if i == 0 else None, section, figures):
                 pdf.savefig(page)
                 plt.close(page)
-                pages += 1
-            for name in section.figures:
-                pdf.savefig(figures[name])
                 pages += 1
     return pages
 
 
-def _text_pages(title: str | None, section: Section) -> list[Figure]:
-    """The section's text laid out top to bottom on A4 pages: paragraphs wrapped, tables in a
-    fixed-width font, a new page when one is full."""
+def _pixels(fig: Figure) -> np.ndarray:
+    fig.set_dpi(150)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())
+
+
+def _pages(title: str | None, section: Section, figures: Mapping[str, Figure]) -> list[Figure]:
+    """The section laid out top to bottom: paragraphs wrapped, tables in a fixed-width font,
+    then each figure at the page's width; a new page when the next item does not fit."""
     items: list[tuple[str, str]] = []  # (kind, line)
     if title:
         items += [("title", line) for line in textwrap.wrap(title, 60)] + [("gap", "")]
-    items += [("heading", section.title), ("gap", "")]
+    items += [("heading", line) for line in textwrap.wrap(section.title, 55)] + [("gap", "")]
     for paragraph in section.paragraphs:
         items += [("text", line) for line in textwrap.wrap(paragraph, WRAP)] + [("gap", "")]
     for table in section.tables:
@@ -102,14 +107,28 @@ def _text_pages(title: str | None, section: Section) -> list[Figure]:
     styles = {"title": {"fontsize": 16, "weight": "bold"},
               "heading": {"fontsize": 14, "weight": "bold"},
               "text": {"fontsize": 10}, "gap": {"fontsize": 10},
-              "table": {"fontsize": 7.5, "family": "monospace"}}
+              "table": {"fontsize": 6.5, "family": "monospace"}}
     heights = {"title": 1.7, "heading": 1.5, "text": 1.0, "gap": 0.6, "table": 0.85}
     pages: list[Figure] = []
     y = 0.0
-    for kind, line in items:
-        if not pages or y - heights[kind] * LINE < MARGIN:
+
+    def room(height: float) -> None:
+        nonlocal y
+        if not pages or y - height < MARGIN:
             pages.append(plt.figure(figsize=PAGE))
             y = 1 - MARGIN
+
+    for kind, line in items:
+        room(heights[kind] * LINE)
         y -= heights[kind] * LINE
         pages[-1].text(MARGIN, y, line, va="bottom", **styles[kind])
+    width = 1 - 2 * MARGIN
+    for name in section.figures:
+        image = _pixels(figures[name])
+        height = width * image.shape[0] / image.shape[1] * PAGE[0] / PAGE[1]
+        room(height + LINE)
+        y -= height + LINE
+        ax = pages[-1].add_axes((MARGIN, y, width, height))
+        ax.imshow(image, interpolation="lanczos")
+        ax.set_axis_off()
     return pages
