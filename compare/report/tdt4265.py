@@ -141,7 +141,7 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
         Section("Tasks 4c and 4d: validation accuracy for each lambda",
                 ["Final validation accuracy: " + "; ".join(gaps) + f" (lambda = 0: "
                  f"{pct(r3b.metrics['val/acc'])})."],
-                [Table(["lambda", "val acc", "train acc", "||w||^2"],
+                [Table(["lambda", "val acc", "train acc", "sum of w squared"],
                        [[f"{lam:g}", pct(r.metrics["val/acc"]), pct(r.metrics["train/acc"]),
                          f"{_norm(r):.4g}"] for lam, r in {0.0: r3b, **r4}.items()])],
                 figures=["task4c_val_accuracy"]),
