@@ -12,7 +12,6 @@ be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from jsonargparse import ArgumentParser, Namespace
 
 from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.runfiles import tensorboard_command
 from numpy_impl.schema import (
     HelpFormatter,
     experiment_source,
@@ -106,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: Namespace, exp: Experiment) -> int:
     """The parity run; prints the report and returns the exit status."""
-    # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
-    for name in ("pytorch_lightning", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from lightning_ref.quiet import quiet_lightning
+
+    quiet_lightning()  # Lightning's start-up chatter would bury the table
     from compare.parity_report import ParityError
     from compare.run import run_parity
 
@@ -154,9 +154,9 @@ def render(report) -> str:  # noqa: ANN001 (a ParityReport)
                                                    report.summary["learning rates"]))
     lines += ["", report.verdict()]
     if report.log_dir is not None:
-        lines.append(f"TensorBoard: both sides' curves (numpy/..., lightning/...) and "
-                     f"parity/max_rel_error in {report.log_dir}\n  view: tensorboard --logdir "
-                     f"{report.log_dir}")
+        lines.append(f"TensorBoard: {report.log_dir}/ holds the runs numpy and lightning (the "
+                     "same tags, so each chart overlays both sides) and parity (the error of "
+                     f"every step)\n  view: {tensorboard_command(report.log_dir)}")
     return "\n".join(lines)
 
 

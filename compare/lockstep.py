@@ -32,9 +32,10 @@ stop together.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pytorch_lightning as pl
@@ -48,13 +49,25 @@ from compare.numpy_side import EndRecord, InitRecord, NumpyProcess
 from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
+from numpy_impl.runfiles import new_version_dir
 from numpy_impl.steps import StepRecord, ValidationRecord
+from numpy_impl.tensorboard import EventWriter
 
-NUMPY_PREFIX, LIGHTNING_PREFIX, PARITY_TAG = "numpy", "lightning", "parity/max_rel_error"
+PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_error"
+#: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
+#: round-off (~1e-16), instead of at minus infinity.
+PARITY_LOG10_FLOOR = -18.0
 VALIDATION_KEYS = ("val/loss", "val/cost", "val/acc", "train/acc")
 TEST_KEYS = ("test/loss", "test/cost", "test/acc")
 
-Scalar = Callable[[str, float, int], None]
+
+
+class Curves(Protocol):
+    """Where a comparison's curves go (see :class:`ParityRuns`)."""
+
+    def numpy(self, values: Mapping[str, float], step: int) -> None: ...
+
+    def parity(self, max_rel_error: float, step: int) -> None: ...
 
 
 class Lockstep:
@@ -63,8 +76,9 @@ class Lockstep:
     Every comparison updates the report's per-quantity maxima; the first element beyond the
     tolerance becomes a :class:`Mismatch`. With ``strict`` it raises :class:`ParityError` at
     once (under DDP the callback holds it and raises on every rank together); otherwise the run
-    goes on and the report collects the first mismatch of each quantity. ``scalar(tag, value,
-    step)`` receives the NumPy curves and the per-step max relative error.
+    goes on and the report collects the first mismatch of each quantity. ``curves`` receives the
+    NumPy side's curves (the Lightning reference logs its own) and the per-step max relative
+    error.
 
     The flow's state: ``current``, the NumPy update matching the one Lightning is making, and
     ``final``, the NumPy side's end record once taken (before Lightning's end if the NumPy side
@@ -72,9 +86,9 @@ class Lockstep:
     """
 
     def __init__(self, numpy_run: NumpyProcess, report: ParityReport, strict: bool = True,
-                 scalar: Scalar | None = None) -> None:
+                 curves: Curves | None = None) -> None:
         self.numpy, self.report, self.strict = numpy_run, report, strict
-        self.scalar = scalar or (lambda tag, value, step: None)
+        self.curves = curves
         self.set_sizes: dict[str, int] = {}  # images in "train", "val", "test" (set at setup)
         self.current: StepRecord | None = None
         self.final: EndRecord | None = None
@@ -140,9 +154,9 @@ class Lockstep:
         rates = self.report.summary.setdefault("learning rates", [])
         if not rates or rates[-1] != record.lr:
             rates.append(record.lr)
-        for tag, value in (("train/loss", record.loss), ("train/cost", record.cost),
-                           ("lr", record.lr), ("epoch", record.epoch)):
-            self.scalar(f"{NUMPY_PREFIX}/{tag}", value, step)
+        if self.curves is not None:
+            self.curves.numpy({"train/loss": record.loss, "train/cost": record.cost,
+                               "lr": record.lr, "epoch": record.epoch}, step)
 
     def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
                       grads: Mapping[str, np.ndarray]) -> None:
@@ -180,7 +194,8 @@ class Lockstep:
         for key in VALIDATION_KEYS:
             self.metric(step, record.epoch, key, record.metrics[key],
                         metrics.get(key, float("nan")))
-            self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+        if self.curves is not None:
+            self.curves.numpy({key: record.metrics[key] for key in VALIDATION_KEYS}, step)
 
     def end(self, last_step: int | None, stopped_step: int | None, best_step: int | None,
             params: Mapping[str, np.ndarray], metrics: Mapping[str, float]) -> None:
@@ -215,7 +230,8 @@ class Lockstep:
             self.metric(record.last_step, None, key, record.metrics[key], lightning_value)
             self.report.summary.setdefault("final metrics", {})[key] = {
                 "numpy": record.metrics[key], "lightning": lightning_value}
-            self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+            if self.curves is not None:
+                self.curves.numpy({key: record.metrics[key]}, step)
 
     def summary(self, record: EndRecord, last_step: int | None, stopped_step: int | None,
                 best_step: int | None) -> None:
@@ -273,23 +289,47 @@ class Lockstep:
         for step in sorted(self._step_error):
             if before is not None and step >= before:
                 break
-            self.scalar(PARITY_TAG, self._step_error.pop(step), step)
+            error = self._step_error.pop(step)
+            if self.curves is not None:
+                self.curves.parity(error, step)
 
 
-class ParityLogger(TensorBoardLogger):
-    """Lightning's TensorBoardLogger writing its metrics as ``lightning/<tag>``; the NumPy side's
-    curves and the parity error go into the same run as ``numpy/<tag>`` and
-    ``parity/max_rel_error`` (:meth:`scalar`)."""
+class ParityRuns:
+    """The TensorBoard runs of one comparison, in a new ``log_dir/<experiment>/version_N/``:
+    ``numpy`` and ``lightning`` hold the two sides' curves under the same tags (so TensorBoard
+    draws each tag's two curves in one chart), and ``parity`` the largest relative error of
+    every step (``parity/max_rel_error`` and, readable at ~1e-15, ``parity/log10_max_rel_error``).
+    ``lightning`` is the TensorBoardLogger the Trainer writes through. Under DDP only rank 0
+    writes (the other ranks' logger writes nothing, as Lightning's loggers do)."""
 
-    LOGGER_JOIN_CHAR = "/"
-
-    def __init__(self, save_dir: str, name: str) -> None:
-        super().__init__(save_dir, name=name, prefix=LIGHTNING_PREFIX, default_hp_metric=False)
+    def __init__(self, log_dir: str | Path, name: str) -> None:
+        if rank_zero_only.rank == 0:
+            self.root = new_version_dir(Path(log_dir) / name)
+            self._numpy, self._parity = EventWriter(self.root / "numpy"), EventWriter(
+                self.root / "parity")
+        else:
+            self.root = Path(log_dir) / name / "not-rank-0"
+        self.lightning = TensorBoardLogger(str(self.root), name="", version="lightning",
+                                           default_hp_metric=False)
 
     @rank_zero_only
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        """Write one scalar (a NumPy curve or the parity error) into the run."""
-        self.experiment.add_scalar(tag, value, step)
+    def numpy(self, values: Mapping[str, float], step: int) -> None:
+        self._numpy.scalars(values, step)
+
+    @rank_zero_only
+    def parity(self, max_rel_error: float, step: int) -> None:
+        log10 = math.log10(max_rel_error) if max_rel_error > 0 else PARITY_LOG10_FLOOR
+        self._parity.scalars({PARITY_TAG: max_rel_error,
+                              PARITY_LOG10_TAG: max(log10, PARITY_LOG10_FLOOR)}, step)
+
+    @rank_zero_only
+    def close(self, hparams: Mapping[str, Any], metrics: list[str]) -> None:
+        """The run's hyperparameters for the HParams view of both sides' runs, then close."""
+        self._numpy.hparams(hparams, metrics)
+        EventWriter(self.lightning.log_dir).hparams(hparams, metrics)
+        self.lightning.finalize("success")
+        for writer in (self._numpy, self._parity):
+            writer.close()
 
 
 def _correct(accuracy: float, n: int) -> str | float:
@@ -317,8 +357,8 @@ class ParityCallback(Callback):
         self.lockstep.set_sizes = trainer.datamodule.split.sizes()
         if self.active:
             self.lockstep.report.summary["processes"] = trainer.world_size
-            if trainer.logger is not None:
-                self.lockstep.report.log_dir = Path(trainer.logger.log_dir)
+            if trainer.logger is not None:  # the lightning run of a ParityRuns
+                self.lockstep.report.log_dir = Path(trainer.logger.log_dir).parent
             self.lockstep.numpy.start()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

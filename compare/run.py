@@ -7,8 +7,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import TensorBoardLogger
 
-from compare.lockstep import Lockstep, ParityCallback, ParityLogger
+from compare.lockstep import Lockstep, ParityCallback, ParityRuns
 from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
 from compare.parity_report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
@@ -16,12 +17,14 @@ from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
+from numpy_impl import runfiles
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.train import HPARAM_METRICS, hparams_of
 
-RUNS_DIR = Path("runs") / "compare"
+RUNS_DIR = runfiles.RUNS_DIR / "compare"
 
 
-def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLogger,
+def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: TensorBoardLogger,
                     steps: int | None = None, progress: bool = False
                     ) -> tuple[pl.Trainer, ParityModule, ExperimentDataModule]:
     """The Lightning reference for ``exp``, parsed and instantiated by the LightningCLI of
@@ -51,7 +54,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own), or
             ``"module:NAME"`` naming them (imported in the NumPy side's process, see
             :func:`compare.numpy_side.load_side`).
-        log_dir: the TensorBoard run goes to ``log_dir/<experiment>/version_N``.
+        log_dir: the TensorBoard runs go to ``log_dir/<experiment>/version_N/`` (``numpy``,
+            ``lightning`` and ``parity``: :class:`compare.lockstep.ParityRuns`).
         tolerance: the largest relative error per element (default: 1e-10 for float64,
             1e-4 for float32; see :mod:`compare.tolerance`).
         strict: raise :class:`ParityError` at the first mismatch; otherwise run to the end and
@@ -73,10 +77,11 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     report = ParityReport(exp.name, exp.dtype,
                           TOLERANCES[exp.dtype] if tolerance is None else tolerance)
     numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory)
-    logger = ParityLogger(str(log_dir), exp.name)
-    lockstep = Lockstep(numpy_run, report, strict, scalar=logger.scalar)
+    runs = ParityRuns(log_dir, exp.name)
+    lockstep = Lockstep(numpy_run, report, strict, curves=runs)
     callback = ParityCallback(lockstep)
-    trainer, model, datamodule = lightning_parts(exp, [callback], logger, steps, progress)
+    trainer, model, datamodule = lightning_parts(exp, [callback], runs.lightning, steps,
+                                                 progress)
     try:
         # ParityError here: the first mismatch; NumpySideError: the NumPy side failed
         trainer.fit(model, datamodule=datamodule)
@@ -93,7 +98,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     report.summary["rank"] = trainer.global_rank
     if trainer.is_global_zero:
         lockstep.flush()
-        logger.finalize("success")
+        runs.close(hparams_of(exp), [m for m in HPARAM_METRICS
+                                     if m in report.summary.get("final metrics", {})])
     if strict and report.mismatch is not None:
         raise ParityError(report.mismatch, report)
     return report

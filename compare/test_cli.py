@@ -35,8 +35,9 @@ def test_default_experiment_passes(tmp_path: Path) -> None:
         assert f"\n{row} " in out.stdout
     assert "\nPASS: 12 steps" in out.stdout
     run_dir = Path("runs", "compare", "tdt4265", "task2b", "version_0")
-    assert f"tensorboard --logdir {run_dir}" in out.stdout
-    assert list((tmp_path / run_dir).glob("events.out.tfevents.*"))
+    assert f"-m tensorboard.main --logdir {run_dir}" in out.stdout
+    for side in ("numpy", "lightning", "parity"):
+        assert list((tmp_path / run_dir / side).glob("events.out.tfevents.*")), side
 
 
 def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:

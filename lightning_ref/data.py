@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
 from numpy_impl import data as numpy_data
@@ -180,7 +180,7 @@ class ExperimentDataModule(pl.LightningDataModule):
         split = self.split
         if stage == "fit":  # say which data, in particular when it is the embedded subset
             sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
-            rank_zero_info(f"data: {split.description}\nimages: {sizes}")
+            rank_zero_only(print)(f"data: {split.description}\nimages: {sizes}")
         if self.flip:
             if split.layout != "columns":
                 raise ValueError("data.flip is part of the DD2424 recipe (its splits only)")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -34,6 +33,8 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
+from lightning_ref.quiet import TextProgressBar, quiet_lightning
+from numpy_impl import runfiles
 from numpy_impl.experiments import (
     CONFIG_DIR,
     DEFAULT_EXPERIMENT,
@@ -47,18 +48,34 @@ from numpy_impl.schema import (
     check_batch_size,
     experiment_source,
     report,
+    section_help,
     split_argv,
     user_errors,
 )
+from numpy_impl.tensorboard import EventWriter
+from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 DEFAULT_CONFIG = CONFIG_DIR / f"{DEFAULT_EXPERIMENT}.yaml"
-RUNS_DIR = Path("runs") / "lightning"
+RUNS_DIR = runfiles.RUNS_DIR / "lightning"
 TRAINER_DEFAULTS = {
     "accelerator": "cpu",  # CPU unless asked: --trainer.accelerator gpu
     "default_root_dir": str(RUNS_DIR),  # also with --trainer.logger false: nothing in the cwd
     "precision": "64-true",
     "log_every_n_steps": 1,  # the texts plot the training loss of every step
+    "enable_model_summary": False,  # a summary of three parameterless metric modules
 }
+
+
+SHORT_HELP = """\
+usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
+
+Fit one experiment of configs/ with the Lightning reference (LightningCLI): a name such as
+tdt4265/task3b or a YAML path (default: tdt4265/task2b on the embedded MNIST subset); the run's
+TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
+
+  -h, --help             this help
+  --help-all             LightningCLI's full help (every Trainer option)
+  --print_config         the resolved configuration, as YAML"""
 
 
 class BatchSizeCheck(Callback):
@@ -115,6 +132,10 @@ class FitCLI(LightningCLI):
             self.config = parser.parse_object(args)
             return
         argv = list(sys.argv[1:] if args is None else args)
+        if any(a in ("-h", "--help") for a in argv):  # the project's options, not 480 lines
+            print(SHORT_HELP + "\n\n" + section_help())
+            sys.exit(0)
+        argv = ["--help" if a == "--help-all" else a for a in argv]
         if asks_for_help(argv):
             self.config = parser.parse_args(with_default_config(argv))
             return
@@ -135,7 +156,11 @@ class FitCLI(LightningCLI):
                                     default_hp_metric=False))
         where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
                  else "data.batch_size")
-        self.trainer_defaults = {**self.trainer_defaults, "callbacks": [BatchSizeCheck(where)]}
+        callbacks: list[Callback] = [BatchSizeCheck(where)]
+        if self.trainer_overrides.get("enable_progress_bar",
+                                      config.trainer.get("enable_progress_bar") is not False):
+            callbacks.append(TextProgressBar())
+        self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         return super().instantiate_trainer(**{**self.trainer_overrides, **kwargs})
@@ -184,6 +209,7 @@ def build(args: ArgsType | Experiment = None, save_config: bool = True,
 def main(args: ArgsType = None) -> dict[str, float]:
     """Fit (and test) one experiment; returns the final metrics. A user's mistake exits with
     one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data."""
+    quiet_lightning()
     try:
         cli = build(args)
         trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
@@ -194,6 +220,11 @@ def main(args: ArgsType = None) -> dict[str, float]:
         sys.exit(report(err))
     metrics = final_metrics(model, datamodule)
     if trainer.is_global_zero:
+        if cli.experiment is not None:  # the HParams view: this run's settings and metrics
+            for logger in trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    EventWriter(logger.log_dir).hparams(
+                        hparams_of(cli.experiment), [m for m in HPARAM_METRICS if m in metrics])
         print(summary(trainer, metrics))
     return metrics
 
@@ -210,8 +241,8 @@ def summary(trainer: Trainer, metrics: dict[str, float]) -> str:
     lines = []
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            lines.append(f"TensorBoard logs: {logger.log_dir}  (view: tensorboard --logdir "
-                         f"{logger.log_dir})")
+            lines.append(f"TensorBoard logs: {logger.log_dir}\n  view: "
+                         f"{runfiles.tensorboard_command(logger.log_dir)}")
     checkpoints = [cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)]
     for cb in checkpoints:
         if cb.best_model_path:

@@ -170,6 +170,10 @@ class ParityModule(pl.LightningModule):
                  on_epoch=False)
         return cost
 
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        # R(w) = ||w||^2 after the update (TDT4265 task 4e), as the NumPy side logs it
+        self.log("weights/squared_norm", self.penalty(), on_step=True, on_epoch=False)
+
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         # Lightning's own validation loop, the "epoch" rule (the "starter" rule validates from
         # callbacks.StarterValidation): the data module's val_dataloader gives the whole

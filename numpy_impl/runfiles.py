@@ -14,6 +14,8 @@ import json
 import math
 import os
 import re
+import shlex
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +40,12 @@ def new_version_dir(parent: str | Path) -> Path:
             return path
         except FileExistsError:
             version += 1
+
+
+def tensorboard_command(log_dir: str | Path) -> str:
+    """A command that starts TensorBoard on ``log_dir`` with this very Python (so it works
+    outside an activated virtual environment too)."""
+    return f"{shlex.quote(sys.executable)} -m tensorboard.main --logdir {shlex.quote(str(log_dir))}"
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

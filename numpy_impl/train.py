@@ -11,8 +11,6 @@ reference's, and the run's hyperparameters for the HParams view), ``history.json
 
 from __future__ import annotations
 
-import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,7 +141,7 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
         print(f"[numpy] final: {shown}")
         if run_dir is not None:
             print(f"[numpy] history, weights, metrics and TensorBoard events in {run_dir}/\n"
-                  f"[numpy] view: {tensorboard_command(run_dir)}")
+                  f"[numpy] view: {runfiles.tensorboard_command(run_dir)}")
     return RunResult(exp, params, history, metrics, run_dir)
 
 
@@ -155,11 +153,6 @@ def hparams_of(exp: Experiment) -> dict[str, Any]:
             "dtype": exp.dtype, "early_stopping_patience": exp.early_stopping_patience,
             "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience}
 
-
-def tensorboard_command(log_dir: str | Path) -> str:
-    """A command that starts TensorBoard on ``log_dir`` with this very Python (so it works
-    outside an activated virtual environment too)."""
-    return f"{shlex.quote(sys.executable)} -m tensorboard.main --logdir {shlex.quote(str(log_dir))}"
 
 
 def _log_to(writer: EventWriter, regularised: str) -> OnStep:
