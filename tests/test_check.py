@@ -1,6 +1,7 @@
 """compare.check on hand-ins written for the purpose: the project's implementation behind the
 texts' APIs passes every check; each broken one (tests/submissions/tdt4265/broken/NAME holds
-the one file it changes) fails exactly the checks it should; crashes become errors; the CLI's
+the one file it changes; tests/submissions/dd2424/broken/NAME.py the definitions laid over
+dd2424/handwritten.py) fails exactly the checks it should; crashes become errors; the CLI's
 exit statuses and output files."""
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from compare.check import check
 SUBMISSIONS = Path(__file__).parent / "submissions"
 CORRECT = SUBMISSIONS / "tdt4265" / "correct"
 DD2424 = SUBMISSIONS / "dd2424" / "correct.py"
+HANDWRITTEN = SUBMISSIONS / "dd2424" / "handwritten.py"
+ROWS = SUBMISSIONS / "dd2424" / "rows.py"
 
 # name -> (status, ids with that status; every other check passes)
 BROKEN: dict[str, tuple[str, set[str]]] = {
@@ -36,6 +39,40 @@ BROKEN: dict[str, tuple[str, set[str]]] = {
     "loops_forever": ("error", {"binary_cross_entropy_loss"}),
     "sys_exit": ("error", {"one_hot_encode"}),
 }
+
+
+# name -> {id: status} under --quick; every other check passes
+DD2424_BROKEN: dict[str, dict[str, str]] = {
+    "no_1_over_n": {"BackwardPass": "fail", "BackwardPass_l2": "fail"},
+    "l2_on_bias": {"ComputeCost": "fail", "BackwardPass_l2": "fail"},
+    "l2_lambda_w": {"BackwardPass_l2": "fail"},
+    "l2_divided_by_n": {"BackwardPass_l2": "fail"},
+    "bce_no_1_over_k": {"multiple_bce_loss": "fail", "multiple_bce_gradient": "fail"},
+    "scalar_mean_std": {"normalize": "fail"},
+    "flip_misses_a_row": {"flip": "fail"},
+    "flip_no_mirror": {"flip": "fail"},
+    "softmax_overflows": {"ApplyNetwork": "fail"},
+    "trains_at_import": {},
+}
+# the words each failing message must hold (the mistake named)
+DD2424_MESSAGES: dict[str, tuple[str, str]] = {
+    "no_1_over_n": ("BackwardPass", "no 1/n"),
+    "l2_on_bias": ("BackwardPass_l2", "gradient of b includes 2*lambda*b"),
+    "l2_lambda_w": ("BackwardPass_l2", "1.0*lambda*W"),
+    "l2_divided_by_n": ("BackwardPass_l2", "L2 gradient is divided by n"),
+    "bce_no_1_over_k": ("multiple_bce_gradient", "1/K of eq. 14"),
+    "scalar_mean_std": ("normalize", "one scalar mean and std"),
+    "flip_misses_a_row": ("flip", "image rows [31] are not mirrored"),
+    "softmax_overflows": ("ApplyNetwork", "overflows"),
+}
+
+
+def dd2424_variant(name: str, root: Path) -> Path:
+    """handwritten.py with broken/NAME.py's definitions appended (the later ones win)."""
+    path = root / f"{name}.py"
+    overlay = (SUBMISSIONS / "dd2424" / "broken" / f"{name}.py").read_text()
+    path.write_text(HANDWRITTEN.read_text() + "\n\n" + overlay)
+    return path
 
 
 def variant(name: str, root: Path) -> Path:
@@ -62,6 +99,46 @@ def test_correct_dd2424_file_passes_every_check() -> None:
     assert not_passing(result) == {}, result.to_text()
     assert len(result.checks) == 12
     assert any("skipped" in n and "LoadBatch(" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("name", sorted(DD2424_BROKEN))
+def test_broken_dd2424_fails_exactly_its_checks(name: str, tmp_path: Path) -> None:
+    result = check("dd2424", dd2424_variant(name, tmp_path), quick=True, check_time_limit=20)
+    assert not_passing(result) == DD2424_BROKEN[name], result.to_text()
+    if name in DD2424_MESSAGES:
+        cid, words = DD2424_MESSAGES[name]
+        assert words in result.by_id()[cid].message, result.to_text()
+
+
+def test_handwritten_dd2424_passes_and_trains_in_lockstep() -> None:
+    result = check("dd2424", HANDWRITTEN)
+    assert not_passing(result) == {}, result.to_text()
+    assert not any(n for n in result.notes if "skipped" in n)  # its training is under __main__
+
+
+def test_dd2424_no_1_over_n_also_parts_in_training(tmp_path: Path) -> None:
+    result = check("dd2424", dd2424_variant("no_1_over_n", tmp_path))
+    assert not_passing(result) == {"BackwardPass": "fail", "BackwardPass_l2": "fail",
+                                   "MiniBatchGD": "fail"}, result.to_text()
+    assert "step 0" in result.by_id()["MiniBatchGD"].message
+
+
+def test_dd2424_one_image_per_row_is_a_convention_that_says_so() -> None:
+    result = check("dd2424", ROWS)
+    # elementwise functions (normalize, the BCE loss) and flip indices do not show the layout
+    layout_free = {"normalize", "flip", "multiple_bce_loss"}
+    assert not_passing(result) == {c.id: "convention" for c in result.checks
+                                   if c.id not in layout_free}, result.to_text()
+    for c in result.checks:
+        if c.status == "convention":
+            assert c.message.startswith("one image per row"), c.message
+
+
+def test_dd2424_trains_at_import_runs_under_exec_and_errors(tmp_path: Path) -> None:
+    result = check("dd2424", dd2424_variant("trains_at_import", tmp_path), quick=True,
+                   exec_all=True)
+    assert set(not_passing(result).values()) == {"error"}
+    assert "FileNotFoundError" in result.checks[0].message
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

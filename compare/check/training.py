@@ -138,7 +138,8 @@ def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, n
     globals MiniBatchGD looks it up in) wrapped by a recorder (which
     sees each batch and the network before the update); each recorded network after an
     update is the next call's network before. ``to_columns`` maps a call's (X, Y, network)
-    to the text's layout."""
+    to the text's layout. ``train`` may clear ``recorder.calls`` before trying another way of
+    calling MiniBatchGD."""
     original = namespace[name]
     calls: list[tuple[np.ndarray, np.ndarray, dict]] = []
 
@@ -146,6 +147,7 @@ def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, n
         calls.append(to_columns(args, kwargs))
         return original(*args, **kwargs)
 
+    recorder.calls = calls  # type: ignore[attr-defined]
     namespace[name] = recorder
     try:
         trained = train(recorder)
