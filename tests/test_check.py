@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +167,46 @@ def test_messages_name_the_mistake(tmp_path: Path) -> None:
                         ).by_id()["early_stopping"].message
 
 
+# hand-ins that follow a known other convention or write harmless variations: name -> (the
+# statuses that are not pass, check() keywords, quick)
+QUIRKS: dict[str, tuple[dict[str, str], dict, bool]] = {
+    "bias_first": ({"pre_process_images": "convention"}, {}, False),
+    "zero_grad_after_update": ({}, {}, False),
+    "loss_shape_1": ({}, {}, False),
+    "renamed": ({"pre_process_images": "skip"}, {}, True),
+    "needs_exec": ({"one_hot_encode": "skip"}, {}, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIRKS))
+def test_conventions_and_harmless_variations(name: str, tmp_path: Path) -> None:
+    expected, keywords, quick = QUIRKS[name]
+    result = check("tdt4265", variant(name, tmp_path), quick=quick, **keywords)
+    assert not_passing(result) == expected, result.to_text()
+    if name == "bias_first":  # the models and trainers got inputs and weights bias-first
+        for cid in ("BinaryModel.backward", "SoftmaxModel.backward_l2", "train_softmax"):
+            assert "bias first" in result.by_id()[cid].message, result.to_text()
+    if expected.get("pre_process_images") == "skip":
+        assert "--map pre_process_images=NAME" in result.by_id()["pre_process_images"].message
+
+
+def test_map_and_exec_find_what_the_defaults_do_not(tmp_path: Path) -> None:
+    mapped = check("tdt4265", variant("renamed", tmp_path), quick=True,
+                   mapping={"pre_process_images": "prepare_images"})
+    assert not_passing(mapped) == {}, mapped.to_text()
+    assert any("skipped" in n and "_make_encoder" in n
+               for n in check("tdt4265", variant("needs_exec", tmp_path), quick=True).notes)
+    executed = check("tdt4265", tmp_path / "needs_exec", quick=True, exec_all=True)
+    assert not_passing(executed) == {}, executed.to_text()
+
+
+def test_memory_blowup_is_an_error_and_the_rest_runs(tmp_path: Path) -> None:
+    result = check("tdt4265", variant("memory_blowup", tmp_path), quick=True,
+                   memory_limit=2 << 30, time_limit=60)
+    assert not_passing(result) == {"one_hot_encode": "error"}, result.to_text()
+    assert "out of memory at task3a.py" in result.by_id()["one_hot_encode"].message
+
+
 def test_os_exit_keeps_the_checks_done(tmp_path: Path) -> None:
     result = check("tdt4265", variant("os_exit", tmp_path), quick=True)
     ids = [c.id for c in result.checks]
@@ -206,6 +248,56 @@ def test_cli_exit_statuses_and_files(tmp_path: Path) -> None:
     assert errored.returncode == 3
     usage = _cli("tdt4264", str(CORRECT), cwd=tmp_path)
     assert usage.returncode == 2 and len(usage.stderr.strip().splitlines()) == 1
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_interrupt_kills_the_looping_child(signum: int, code: int, tmp_path: Path) -> None:
+    folder = variant("loops_forever", tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "compare.check", "tdt4265", str(folder),
+                             "--quick", "--check-time-limit", "300"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _descendants(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        children = _descendants(proc.pid)
+        assert children, "the checker started no child"
+        time.sleep(2)  # the child is looping in cross_entropy_loss by now
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == code, proc.stderr.read()
+        assert time.monotonic() - sent < 10
+        time.sleep(0.5)
+        assert not [p for p in children if _alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:

@@ -45,6 +45,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--l2-convention", choices=["text", "half"], default="text")
     p.add_argument("--time-limit", type=float, default=300.0, help="seconds per submission")
     p.add_argument("--check-time-limit", type=float, default=60.0, help="seconds per check")
+    p.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space for "
+                   "each submission's process")
     return p
 
 
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return _usage(f"--batch {target} is not a folder")
     options = {"quick": args.quick, "exec_all": args.exec,
               "mapping": mapping, "l2_convention": args.l2_convention,
-              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit}
+              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
+              "memory_limit": int(args.memory_limit * (1 << 30))}
     if args.batch:
         paths = _submissions(target)
         if not paths:

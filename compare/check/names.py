@@ -63,7 +63,8 @@ class NotFound(LookupError):
 
     def __init__(self, role: str, names: Iterable[str], where: str) -> None:
         self.names = tuple(names)
-        super().__init__(f"no {role} found: looked for {', '.join(self.names)} in {where}")
+        super().__init__(f"no {role} found: looked for {', '.join(self.names)} in {where} "
+                         f"(--map {role}=NAME names another)")
 
 
 class LoadError(RuntimeError):
