@@ -275,8 +275,11 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                             (signal.SIGKILL, -signal.SIGKILL)])
 def test_cli_interrupt_kills_the_looping_child(signum: int, code: int, tmp_path: Path) -> None:
+    """Ctrl-C and SIGTERM end the checker at once with 130/143; even SIGKILL, where no code of
+    the checker runs, takes the child with it (compare.isolation.child_setup)."""
     folder = variant("loops_forever", tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "compare.check", "tdt4265", str(folder),
                              "--quick", "--check-time-limit", "300"], cwd=tmp_path,
