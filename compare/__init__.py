@@ -17,8 +17,8 @@ from typing import Any
 
 _HOMES = {
     "NumpySide": "compare.numpy_side", "NumpySideError": "compare.numpy_side",
-    "Mismatch": "compare.report", "ParityError": "compare.report",
-    "ParityReport": "compare.report", "RUNS_DIR": "compare.run", "run_parity": "compare.run",
+    "Mismatch": "compare.parity_report", "ParityError": "compare.parity_report",
+    "ParityReport": "compare.parity_report", "RUNS_DIR": "compare.run", "run_parity": "compare.run",
     "TOLERANCES": "compare.tolerance",
 }
 

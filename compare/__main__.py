@@ -95,7 +95,7 @@ def run(args: Namespace, exp: Experiment) -> int:
     # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from compare.report import ParityError
+    from compare.parity_report import ParityError
     from compare.run import run_parity
 
     try:

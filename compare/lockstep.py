@@ -45,7 +45,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
 from compare.numpy_side import EndRecord, InitRecord, NumpyProcess
-from compare.report import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
 from numpy_impl.steps import StepRecord, ValidationRecord

@@ -10,7 +10,7 @@ from pytorch_lightning.callbacks import Callback
 
 from compare.lockstep import Lockstep, ParityCallback, ParityLogger
 from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
-from compare.report import ParityError, ParityReport
+from compare.parity_report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
