@@ -340,7 +340,7 @@ def check_flip(sub: Submission, opts: Options) -> CheckResult:
              ("flip_images(X, mask)", lambda o: _call(o, X, mask)),
              ("a function of the images to flip", lambda o: _flip_columns(o, X, mask))]
     how, got, _ = first_call(obj, cands, lambda r: agrees(r, want))
-    result = compare("flip", got, want, "the flipped images")
+    result = compare("flip", got, want, "the flip")
     if result.status == "fail":
         got = np.asarray(got, dtype=np.float64)
         if got.shape == want.shape:
