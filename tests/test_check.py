@@ -175,6 +175,7 @@ QUIRKS: dict[str, tuple[dict[str, str], dict, bool]] = {
     "loss_shape_1": ({}, {}, False),
     "renamed": ({"pre_process_images": "skip"}, {}, True),
     "needs_exec": ({"one_hot_encode": "skip"}, {}, True),
+    "one_hot_bool": ({}, {}, True),
 }
 
 
@@ -186,6 +187,8 @@ def test_conventions_and_harmless_variations(name: str, tmp_path: Path) -> None:
     if name == "bias_first":  # the models and trainers got inputs and weights bias-first
         for cid in ("BinaryModel.backward", "SoftmaxModel.backward_l2", "train_softmax"):
             assert "bias first" in result.by_id()[cid].message, result.to_text()
+    if name == "one_hot_bool":
+        assert "(as bool, accepted)" in result.by_id()["one_hot_encode"].message
     if expected.get("pre_process_images") == "skip":
         assert "--map pre_process_images=NAME" in result.by_id()["pre_process_images"].message
 
