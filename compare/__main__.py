@@ -12,12 +12,19 @@ be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Sequence
 
 from jsonargparse import ArgumentParser, Namespace
 
+from compare.isolation import (
+    EXIT_ERRORED,
+    EXIT_FAILED,
+    EXIT_OK,
+    Interrupted,  # noqa: F401 (compare's interruption, importable from here as before)
+    exit_status,
+    run_interruptible,
+)
 from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 from numpy_impl.runfiles import tensorboard_command
@@ -30,20 +37,6 @@ from numpy_impl.schema import (
     section_help,
     user_errors,
 )
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: the run unwinds (the NumPy side's process is stopped on the
-    way) and ends without a verdict. A BaseException, so that no ``except Exception`` on the way
-    (Lightning's, a student's) takes it for an error of its own."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
 
 
 def build_parser() -> ArgumentParser:
@@ -92,16 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors() as err:
         return report(err)
 
-    previous = {signum: signal.signal(signum, _interrupt)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return run(args, exp)
-    except Interrupted as stop:
-        print(f"interrupted ({stop}): the run stopped before a verdict", file=sys.stderr)
-        return 128 + stop.signum
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    # SIGINT/SIGTERM: the NumPy side's process is stopped as the run unwinds (NumpyProcess.stop)
+    return run_interruptible(lambda: run(args, exp),
+                             "interrupted ({}): the run stopped before a verdict")
 
 
 def run(args: Namespace, exp: Experiment) -> int:
@@ -119,17 +105,17 @@ def run(args: Namespace, exp: Experiment) -> int:
                              timeout=args.timeout)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
-            return 1
+            return EXIT_FAILED
         report_ = err.report
     except NumpySideError as err:
         print(f"error: {err}" + (f"\n{err.frames}" if err.frames else ""), file=sys.stderr)
-        return 3
+        return EXIT_ERRORED
     except user_errors() as err:
         return report(err)
     if report_.summary.get("rank", 0) != 0:
-        return 0  # under DDP, rank 0 compares and judges
+        return EXIT_OK  # under DDP, rank 0 compares and judges
     print(render(report_))
-    return 0 if report_.passed else 1
+    return exit_status(failed=not report_.passed, errored=False)
 
 
 def render(report) -> str:  # noqa: ANN001 (a ParityReport)

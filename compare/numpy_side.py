@@ -23,12 +23,10 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import inspect
 import multiprocessing
 import os
-import resource
 import signal
 import sys
 import traceback
@@ -38,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.isolation import child_setup, describe, student_frames
 from numpy_impl import dd2424, train
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment, ExperimentError
@@ -48,7 +47,6 @@ from numpy_impl.tdt4265 import BaseTrainer
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -248,13 +246,9 @@ class _Child:
         self.last: StepRecord | None = None
 
     def run(self) -> None:
-        # The parent decides when the child ends (Ctrl-C reaches the whole process group);
-        # SIGTERM kills it, whatever handler it inherited; so does the parent's death, even
-        # by SIGKILL (Linux's PR_SET_PDEATHSIG), where no cleanup of the parent's runs.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _limit_address_space(self.memory)
+        # The parent decides when the child ends; its death kills the child; the memory
+        # limit counts from the address space inherited at the fork (compare.isolation).
+        child_setup(self.memory)
         try:
             side = load_side(self.side) if isinstance(self.side, str) else self.side
         except Exception as error:  # noqa: BLE001 (the parent reports it)
@@ -307,23 +301,10 @@ class _Child:
 
 
 
-def _limit_address_space(allowance: int) -> None:
-    """Let the child's address space grow by at most ``allowance`` bytes: a larger allocation
-    raises MemoryError there instead of exhausting the machine. The limit counts from what the
-    child has at the fork (the parent's address space, torch's libraries included)."""
-    in_use = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = in_use + allowance
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
 def _error_record(kind: str, error: BaseException) -> ErrorRecord:
     """``error`` as text, with the last frames of its traceback outside this module."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
-    return ErrorRecord(kind, f"{type(error).__name__}: {error}",
-                       "".join(traceback.format_list(frames[-5:])))
+    frames = student_frames(error, lambda name: name != __file__)
+    return ErrorRecord(kind, describe(error), "".join(traceback.format_list(frames[-5:])))
 
 
 def _suspects(side: NumpySide | str) -> str:

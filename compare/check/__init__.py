@@ -28,15 +28,16 @@ ASSIGNMENTS = ("tdt4265", "dd2424")
 def check(assignment: str, path: str | PathLike, *, quick: bool = False,
           exec_all: bool = False, mapping: dict[str, str] | None = None,
           l2_convention: str = "text", time_limit: float = 300.0,
-          check_time_limit: float = 60.0) -> SubmissionResult:
-    """Every check of one submission, as the CLI runs them (in a child process)."""
+          check_time_limit: float = 60.0, memory_limit: int = 8 << 30) -> SubmissionResult:
+    """Every check of one submission, as the CLI runs them (in a child process whose address
+    space is limited to ``memory_limit`` bytes)."""
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"assignment {assignment!r}: expected one of {ASSIGNMENTS}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     options = Options(l2_convention=l2_convention, quick=quick)
-    limits = Limits(per_check=check_time_limit, total=time_limit)
+    limits = Limits(per_check=check_time_limit, total=time_limit, memory=memory_limit)
     job = Job(path.resolve(), assignment, options, exec_all, dict(mapping or {}), limits)
     result = run_submission(job)
     result.submission = str(path)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -16,14 +15,9 @@ from jsonargparse import ArgumentParser
 
 from compare.check import ASSIGNMENTS, check
 from compare.check.names import parse_map
-from compare.check.result import (
-    EXIT_USAGE,
-    SubmissionResult,
-    exit_status,
-    table_terminal,
-    write_batch,
-)
+from compare.check.result import SubmissionResult, exit_status, table_terminal, write_batch
 from compare.check.sandbox import kill_all
+from compare.isolation import EXIT_USAGE, run_interruptible
 
 
 def parser() -> ArgumentParser:
@@ -45,6 +39,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--l2-convention", choices=["text", "half"], default="text")
     p.add_argument("--time-limit", type=float, default=300.0, help="seconds per submission")
     p.add_argument("--check-time-limit", type=float, default=60.0, help="seconds per check")
+    p.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space "
+                   "each submission's process may allocate")
     return p
 
 
@@ -93,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return _usage(f"--batch {target} is not a folder")
     options = {"quick": args.quick, "exec_all": args.exec,
               "mapping": mapping, "l2_convention": args.l2_convention,
-              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit}
+              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
+              "memory_limit": int(args.memory_limit * (1 << 30))}
     if args.batch:
         paths = _submissions(target)
         if not paths:
@@ -117,18 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     return exit_status(results)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    kill_all()
-    sys.exit(128 + signum)
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        code = main()
-    except KeyboardInterrupt:
-        kill_all()
-        code = 130
+    try:  # SIGINT/SIGTERM: every child killed, exit 130/143 (as python -m compare)
+        code = run_interruptible(main, "interrupted ({}): the check stopped before a verdict",
+                                 kill_all)
     except BaseException:
         kill_all()
         raise  # an unexpected crash exits 1 with its traceback, never 0

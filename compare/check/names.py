@@ -9,13 +9,13 @@ columns) are settled where the role is called, by :func:`first_call`.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compare.check import loader
+from compare.isolation import describe, where
 
 # role -> (starter file, names looked for in it)
 TDT4265_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -63,7 +63,8 @@ class NotFound(LookupError):
 
     def __init__(self, role: str, names: Iterable[str], where: str) -> None:
         self.names = tuple(names)
-        super().__init__(f"no {role} found: looked for {', '.join(self.names)} in {where}")
+        super().__init__(f"no {role} found: looked for {', '.join(self.names)} in {where} "
+                         f"(--map {role}=NAME names another)")
 
 
 class LoadError(RuntimeError):
@@ -113,10 +114,8 @@ class Submission:
         try:
             return self.finder.load(name).module
         except BaseException as e:  # noqa: BLE001 (a hand-in may raise anything, SystemExit too)
-            frames = [f for f in traceback.extract_tb(e.__traceback__)
-                      if f.filename.startswith(str(self.finder.files[name].parent))]
-            at = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-            self.errors[name] = f"loading {name}.py raised {type(e).__name__}: {e}{at}"
+            at = where(e, self.finder.files[name].parent)
+            self.errors[name] = f"loading {name}.py raised {describe(e)}{at}"
             raise LoadError(self.errors[name]) from None
 
     def notes(self) -> list[str]:

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from compare.isolation import exit_status as _exit_status
+
 Status = Literal["pass", "fail", "convention", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "convention", "error", "skip")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,9 @@ class SubmissionResult:
 
 
 def exit_status(results: list[SubmissionResult]) -> int:
-    """1 if any check failed; else 3 if any errored; else 0."""
+    """1 if any check failed; else 3 if any errored; else 0 (compare's rule too)."""
     statuses = {c.status for r in results for c in r.checks}
-    if "fail" in statuses:
-        return EXIT_FAILED
-    if "error" in statuses:
-        return EXIT_ERRORED
-    return EXIT_OK
+    return _exit_status(failed="fail" in statuses, errored="error" in statuses)
 
 
 def _table(results: list[SubmissionResult]) -> tuple[list[str], list[list[str]]]:

@@ -1,35 +1,36 @@
 """One submission's checks in a child process of its own.
 
 The child (multiprocessing "spawn": a fresh interpreter, so no module of one hand-in reaches
-the next) gets a memory limit (RLIMIT_AS), a scratch working directory, its output sent to
-/dev/null, and a time limit per check (SIGALRM). It sends each check's result as soon as it has
-it; the parent enforces an overall limit and kills the child past it. Whatever the child does
-(raise, loop, sys.exit, os._exit, exhaust memory), the checks it finished keep their results
-and the others become ``error`` with the reason.
+the next) is set up as compare's NumPy side is (:func:`compare.isolation.child_setup`: a memory
+limit, SIGINT ignored, killed with its parent), and gets a scratch working directory, its
+output sent to /dev/null, and a time limit per check (SIGALRM). It sends each check's result as
+soon as it has it; the parent enforces an overall limit and kills the child past it. Whatever
+the child does (raise, loop, sys.exit, os._exit, exhaust memory), the checks it finished keep
+their results and the others become ``error`` with the reason.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import resource
 import signal
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compare.check.result import CheckResult, SubmissionResult
 from compare.check.verdict import Options
+from compare.isolation import child_setup, describe, where
 
 LIVE: set[Any] = set()  # children running now, killed on Ctrl-C or SIGTERM
 
 
 @dataclass
 class Limits:
-    """Seconds per check, seconds for the whole submission, bytes of address space."""
+    """Seconds per check, seconds for the whole submission, bytes of address space the child
+    may add to what it has at its start (a fresh interpreter: some 20 MB)."""
 
     per_check: float = 60.0
     total: float = 300.0
@@ -62,18 +63,13 @@ def _registry(assignment: str) -> tuple[dict, tuple[str, ...]]:
     return m.CHECKS, m.TRAINING
 
 
-class _TimeLimit(Exception):
-    pass
+class _TimeLimit(BaseException):
+    """A check past its time limit; not an Exception, so that no ``except Exception`` (the
+    hand-in's or a check's) swallows it."""
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
     raise _TimeLimit
-
-
-def _where(e: BaseException, folder: Path) -> str:
-    frames = [f for f in traceback.extract_tb(e.__traceback__)
-              if f.filename.startswith(str(folder))]
-    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
 
 def run_one(sub: Any, check_id: str, job: Job) -> CheckResult:
@@ -94,18 +90,18 @@ def run_one(sub: Any, check_id: str, job: Job) -> CheckResult:
                            f"{job.limits.per_check:g} s (an infinite loop?)")
     except SystemExit as e:
         return CheckResult(check_id, "error", f"the submission called sys.exit({e.code})"
-                           f"{_where(e, folder)}")
+                           f"{where(e, folder)}")
     except MemoryError as e:
-        return CheckResult(check_id, "error", f"out of memory{_where(e, folder)}")
+        return CheckResult(check_id, "error", f"out of memory{where(e, folder)}")
     except Exception as e:  # noqa: BLE001 (anything a hand-in raises is reported)
-        return CheckResult(check_id, "error", f"{type(e).__name__}: {e}{_where(e, folder)}")
+        return CheckResult(check_id, "error", f"{describe(e)}{where(e, folder)}")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _child(job: Job, ids: list[str], conn: Any) -> None:
     """The child's whole life: limits, scratch directory, load, check, report."""
-    resource.setrlimit(resource.RLIMIT_AS, (job.limits.memory, job.limits.memory))
+    child_setup(job.limits.memory)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)

@@ -35,6 +35,34 @@ def _inputs(n: int = 16) -> np.ndarray:
     return ref.pre_process_images(_images(n))
 
 
+BIAS_FIRST = "bias first, as its pre_process_images puts it: inputs and weights mapped"
+
+
+def bias_first(sub: Submission) -> bool:
+    """Whether the hand-in's pre_process_images puts the bias 1 in the first column (the text's
+    Task 1 says "at the beginning"; the starter code puts it last). Then its models and trainers
+    get inputs with the bias first and weights with the bias row first (:func:`to_hand_in`),
+    and their results are mapped back (:func:`from_hand_in`). Remembered on ``sub``."""
+    if not hasattr(sub, "bias_first"):
+        sub.bias_first = False
+        try:
+            got = np.asarray(sub.find("pre_process_images").obj(_images(4)), dtype=np.float64)
+        except Exception:  # noqa: BLE001 (its own check reports it; the time limit is not one)
+            return False
+        sub.bias_first = bool(got.shape == (4, ref.NUM_INPUTS) and np.all(got[:, 0] == 1)
+                              and not np.all(got[:, -1] == 1))
+    return sub.bias_first
+
+
+def to_hand_in(a: np.ndarray, first: bool, axis: int) -> np.ndarray:
+    """Inputs (axis 1) or weights (axis 0) with the bias last -> the hand-in's layout."""
+    return np.roll(a, 1, axis=axis) if first else a
+
+
+def from_hand_in(a: np.ndarray, first: bool, axis: int) -> np.ndarray:
+    return np.roll(a, -1, axis=axis) if first else a
+
+
 def make_model(cls: type, lam: float) -> tuple[Any, str]:
     """An instance of the hand-in's model class with lambda ``lam``: the constructor as the
     starter has it (``SoftmaxModel(l2_reg_lambda)``, ``BinaryModel()``); a constructor that
@@ -127,15 +155,17 @@ def check_cross_entropy_loss(sub: Submission, opts: Options) -> CheckResult:
 def _model_forward(sub: Submission, role: str, cid: str, cases: list[tuple[str, np.ndarray]]
                    ) -> CheckResult:
     model, note = make_model(sub.find(role).obj, 0.0)
+    first = bias_first(sub)
+    note = "; ".join(n for n in (note, BIAS_FIRST if first else "") if n)
     X = _inputs()
     results = []
     reference = ref.BinaryModel if role == "BinaryModel" else ref.SoftmaxModel
     for label, w in cases:
-        model.w = w.copy()
+        model.w = to_hand_in(w, first, 0).copy()
         refm = reference()
         refm.w = w.copy()
-        results.append(compare(cid, model.forward(X.copy()), refm.forward(X),
-                               f"the output {label}", note=note))
+        results.append(compare(cid, model.forward(to_hand_in(X, first, 1).copy()),
+                               refm.forward(X), f"the output {label}", note=note))
     return first_failure(results)
 
 
@@ -187,8 +217,11 @@ def _model_backward(sub: Submission, role: str, cid: str, lam: float, opts: Opti
     targets = (rng.integers(0, 2, size=(20, 1)).astype(np.float64) if K == 1
                else F.one_hot(rng.integers(0, 10, size=20), 10))
     refm.backward(X, outputs, targets)
-    model.w = w.copy()
-    got = _call_backward(model, X.copy(), outputs.copy(), targets.copy())
+    first = bias_first(sub)
+    note = "; ".join(n for n in (note, BIAS_FIRST if first else "") if n)
+    model.w = to_hand_in(w, first, 0).copy()
+    got = from_hand_in(_call_backward(model, to_hand_in(X, first, 1).copy(), outputs.copy(),
+                                      targets.copy()), first, 0)
     grad0 = -(X.T @ (targets - outputs)) / 20
     known = {"the gradient sums over the batch instead of averaging (no 1/N)": grad0 * 20,
              "the gradient has the wrong sign": -refm.grad}

@@ -96,18 +96,27 @@ def _replay(steps: list[Step], model_name: str, lr: float, lam: float,
 def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
     """Train the hand-in's LogisticTrainer/BinaryModel (task 2: lr 0.05, no shuffle) or
     SoftmaxTrainer/SoftmaxModel (task 3: lr 0.01, shuffle, lambda 0) with batch size 32."""
-    from compare.check.tdt4265 import make_model, make_trainer
+    from compare.check.tdt4265 import (
+        BIAS_FIRST,
+        bias_first,
+        from_hand_in,
+        make_model,
+        make_trainer,
+        to_hand_in,
+    )
 
     model_role, trainer_role = (("BinaryModel", "LogisticTrainer") if binary
                                 else ("SoftmaxModel", "SoftmaxTrainer"))
     model, note = make_model(sub.find(model_role).obj, 0.0)
     base = sub.find(trainer_role).obj
     X, Y, Xv, Yv = mnist(binary)
+    first = bias_first(sub)
+    X, Xv = to_hand_in(X, first, 1), to_hand_in(Xv, first, 1)
     if not binary:
         one_hot = sub.find("one_hot_encode").obj
         Y, Yv = (np.asarray(one_hot(y, 10), dtype=np.float64) for y in (Y, Yv))
     lr = 0.05 if binary else 0.01
-    initial = {"w": np.array(model.w, dtype=np.float64)}
+    initial = {"w": from_hand_in(np.array(model.w, dtype=np.float64), first, 0)}
     recorded: list[Step] = []
 
     class Recording(base):  # type: ignore[misc, valid-type]
@@ -115,8 +124,9 @@ def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
             if len(recorded) >= steps:
                 raise _Enough
             loss = super().train_step(X_batch, Y_batch)
-            recorded.append(Step(np.array(X_batch), np.array(Y_batch), scalar(loss),
-                                 {"w": np.array(self.model.w, dtype=np.float64)}))
+            recorded.append(Step(from_hand_in(np.array(X_batch), first, 1), np.array(Y_batch),
+                                 scalar(loss), {"w": from_hand_in(
+                                     np.array(self.model.w, dtype=np.float64), first, 0)}))
             return loss
 
     trainer = make_trainer(Recording, model, lr, 32, not binary, X, Y, Xv, Yv)
@@ -127,7 +137,7 @@ def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
     if not recorded:
         return CheckResult(check_id, "fail", "the trainer made no training step")
     name = "TDT4265Binary" if binary else "TDT4265Softmax"
-    note = f"; {note}" if note else ""
+    note = "".join(f"; {n}" for n in (note, BIAS_FIRST if first else "") if n)
     return _replay(recorded, name, lr, 0.0, initial, check_id, note)
 
 
@@ -138,7 +148,8 @@ def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, n
     globals MiniBatchGD looks it up in) wrapped by a recorder (which
     sees each batch and the network before the update); each recorded network after an
     update is the next call's network before. ``to_columns`` maps a call's (X, Y, network)
-    to the text's layout."""
+    to the text's layout. ``train`` may clear ``recorder.calls`` before trying another way of
+    calling MiniBatchGD."""
     original = namespace[name]
     calls: list[tuple[np.ndarray, np.ndarray, dict]] = []
 
@@ -146,6 +157,7 @@ def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, n
         calls.append(to_columns(args, kwargs))
         return original(*args, **kwargs)
 
+    recorder.calls = calls  # type: ignore[attr-defined]
     namespace[name] = recorder
     try:
         trained = train(recorder)
