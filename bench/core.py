@@ -273,7 +273,7 @@ def bare_loop(dm: Any, text: str) -> Callable[[], Any]:
                 for p in params.values():
                     p -= lr * p.grad
                     p.grad = None
-            float(loss)  # what a logger of the per-step loss needs
+            float(loss.detach())  # what a logger of the per-step loss needs
             if not columns and step % interval == 0:
                 validate()
         if columns:

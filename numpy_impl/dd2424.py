@@ -83,9 +83,14 @@ def scores(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
     return network["W"] @ X + network["b"]
 
 
+def softmax_of_scores(S: np.ndarray) -> np.ndarray:
+    """Eq. 2-3 for every column of the scores S (K, n): ``P = SOFTMAX(S)``."""
+    return F.softmax(S, axis=0)
+
+
 def apply_network(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
     """ApplyNetwork, eq. 1-3: ``P = SOFTMAX(W X + b)`` column by column, (K, n)."""
-    return F.softmax(scores(X, network), axis=0)
+    return softmax_of_scores(scores(X, network))
 
 
 def compute_loss(P: np.ndarray, y: np.ndarray) -> np.floating:
@@ -139,7 +144,12 @@ def backward_pass(X: np.ndarray, Y: np.ndarray, P: np.ndarray, network: dict[str
 def apply_network_sigmoid(X: np.ndarray, network: dict[str, np.ndarray]) -> np.ndarray:
     """Exercise 2.2, eq. 12-13: ``P = sigmoid(W X + b)`` elementwise, (K, n); columns need not
     sum to 1."""
-    return F.sigmoid(scores(X, network))
+    return sigmoid_of_scores(scores(X, network))
+
+
+def sigmoid_of_scores(S: np.ndarray) -> np.ndarray:
+    """Eq. 13 for every entry of the scores S (K, n): ``P = sigmoid(S)``."""
+    return F.sigmoid(S)
 
 
 def compute_loss_multiple_bce(P: np.ndarray, Y: np.ndarray) -> np.floating:
@@ -183,6 +193,11 @@ class Objective:
     records, validates on and reports is :meth:`loss_and_cost`, which uses it when it is set.
     An objective with a loss of your own sets ``loss_from_scores=None`` (or its own), so that
     its ``loss`` and ``cost`` of P are what is recorded.
+
+    ``activation`` (optional) is ``apply``'s second half, ``apply(X, net) == activation(S)``
+    with S = W X + b: with it the trainer computes S once per batch and set, and takes both P
+    and the loss from it (:meth:`forward`). An objective that replaces ``apply`` sets
+    ``activation=None`` (or its own), so that its ``apply`` is what runs.
     """
 
     apply: Callable[[np.ndarray, dict], np.ndarray]
@@ -190,17 +205,27 @@ class Objective:
     cost: Callable[[np.ndarray, np.ndarray, dict, float], np.floating]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray, dict, float], dict]
     loss_from_scores: Callable[[np.ndarray, np.ndarray], np.floating] | None = None
+    activation: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def forward(self, X: np.ndarray, network: dict[str, np.ndarray]
+                ) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(S, P)``: the scores S = W X + b (eq. 1) and ``P = activation(S)`` from ONE product
+        when ``activation`` is set; else ``(None, apply(X, network))``."""
+        if self.activation is None:
+            return None, self.apply(X, network)
+        S = scores(X, network)
+        return S, self.activation(S)
 
     def loss_and_cost(self, X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray],
-                      lam: float, P: np.ndarray | None = None
+                      lam: float, P: np.ndarray | None = None, S: np.ndarray | None = None
                       ) -> tuple[np.floating, np.floating]:
         """The data loss and the cost J of ``network`` on X (d, n), Y (K, n): from the scores
-        through ``loss_from_scores`` when it is set, else ``loss`` and ``cost`` of ``P``
-        (``apply(X, network)`` unless given)."""
+        (``S`` if given, else ``W X + b``) through ``loss_from_scores`` when it is set, else
+        ``loss`` and ``cost`` of ``P`` (``apply(X, network)`` unless given)."""
         if self.loss_from_scores is None:
             P = self.apply(X, network) if P is None else P
             return self.loss(P, Y), self.cost(P, Y, network, lam)
-        loss = self.loss_from_scores(scores(X, network), Y)
+        loss = self.loss_from_scores(scores(X, network) if S is None else S, Y)
         return loss, F.cost(loss, network["W"], lam)
 
 
@@ -225,6 +250,7 @@ OBJECTIVES: dict[str, Objective] = {
         cost=_compute_cost_one_hot,
         backward=backward_pass,
         loss_from_scores=_compute_loss_one_hot_from_scores,
+        activation=softmax_of_scores,
     ),
     "multiple_bce": Objective(
         apply=apply_network_sigmoid,
@@ -232,6 +258,7 @@ OBJECTIVES: dict[str, Objective] = {
         cost=compute_cost_multiple_bce,
         backward=backward_pass_multiple_bce,
         loss_from_scores=compute_loss_multiple_bce_with_logits,
+        activation=sigmoid_of_scores,
     ),
 }
 
@@ -328,10 +355,10 @@ def objective_of(loss: str | Objective) -> Objective:
 def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: float,
              loss: str | Objective = "softmax") -> dict[str, float]:
     """Loss and cost (:meth:`Objective.loss_and_cost`) and accuracy (eq. 4) of ``network`` on
-    the whole of X (d, n), Y (K, n)."""
+    the whole of X (d, n), Y (K, n); one product W X for all three (:meth:`Objective.forward`)."""
     objective = objective_of(loss)
-    P = objective.apply(X, network)
-    data_loss, cost = objective.loss_and_cost(X, Y, network, lam, P)
+    S, P = objective.forward(X, network)
+    data_loss, cost = objective.loss_and_cost(X, Y, network, lam, P, S)
     return {"loss": float(data_loss), "cost": float(cost),
             "accuracy": compute_accuracy(P, labels_of(Y))}
 
@@ -386,10 +413,10 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             Xb, Yb = X[:, batch], Y[:, batch]
             if flip:
                 Xb = flip_images(Xb, plan.flip[sl], inds_flip)
-            P = objective.apply(Xb, network)
+            S, P = objective.forward(Xb, network)
             grads = objective.backward(Xb, Yb, P, network, lam)
             if on_step is not None:  # the batch's loss and cost before the update
-                loss_cost = tuple(map(float, objective.loss_and_cost(Xb, Yb, network, lam, P)))
+                loss_cost = tuple(map(float, objective.loss_and_cost(Xb, Yb, network, lam, P, S)))
             F.sgd_update(network, grads, eta)
             if on_step is not None:
                 on_step(StepRecord(epoch, step, Xb, Yb, *loss_cost, grads=copies(grads),
