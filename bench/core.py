@@ -7,6 +7,7 @@ both about equally. Seconds are medians over the repeats.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import statistics
@@ -418,10 +419,14 @@ CLIS = {
 
 
 def module_present(name: str) -> bool:
+    """Whether this tree has the module (an editable install of another checkout can supply a
+    submodule this tree lacks: that one does not count)."""
     try:
-        return importlib.util.find_spec(name) is not None
+        spec = importlib.util.find_spec(name)
     except ModuleNotFoundError:
         return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve(
+        ).is_relative_to(REPO)
 
 
 def startup_rows(shapes: Shapes) -> dict[str, Any]:
@@ -487,28 +492,36 @@ def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
         for row in rows:
             progress(f"measuring {row} ...")
             start = now()
-            if row in ("lightning", "threads"):
-                import torch  # noqa: F401 (so that configure_threads sets its pool too)
-
-                configure_threads()
-            if row == "numpy":
-                result[row] = numpy_rows(root, shapes)
-            elif row == "lightning":
-                result[row] = lightning_rows(root, shapes, workdir)
-            elif row == "compare":
-                result[row] = compare_rows(root, shapes, workdir, result["numpy"],
-                                           result["lightning"])
-            elif row == "data":
-                result[row] = data_rows(root, shapes)
-            elif row == "scaling":
-                result[row] = scaling_rows(root, shapes)
-            elif row == "startup":
-                result[row] = startup_rows(shapes)
-            elif row == "checker":
-                result[row] = checker_rows(root, shapes)
-            elif row == "threads":
-                result["thread_comparison"] = thread_rows(root, shapes)
-                configure_threads()
+            with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bars
+                result.update(measure_row(row, root, shapes, workdir, result))
             progress(f"  {now() - start:.1f} s")
     result["load_average_after"] = list(os.getloadavg())
     return result
+
+
+def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict[str, Any]
+                ) -> dict[str, Any]:
+    """``{row name: figures}`` of one row."""
+    from numpy_impl.threads import configure_threads
+
+    if row in ("lightning", "threads"):
+        import torch  # noqa: F401 (so that configure_threads sets its pool too)
+
+        configure_threads()
+    if row == "numpy":
+        return {row: numpy_rows(root, shapes)}
+    if row == "lightning":
+        return {row: lightning_rows(root, shapes, workdir)}
+    if row == "compare":
+        return {row: compare_rows(root, shapes, workdir, result["numpy"], result["lightning"])}
+    if row == "data":
+        return {row: data_rows(root, shapes)}
+    if row == "scaling":
+        return {row: scaling_rows(root, shapes)}
+    if row == "startup":
+        return {row: startup_rows(shapes)}
+    if row == "checker":
+        return {row: checker_rows(root, shapes)}
+    comparison = thread_rows(root, shapes)
+    configure_threads()
+    return {"thread_comparison": comparison}
