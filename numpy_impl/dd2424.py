@@ -73,6 +73,15 @@ def normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return Z
 
 
+def take_columns(A: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
+    """``A[:, columns]``. For a column-major A (the splits' layout: each image a contiguous
+    column) it is taken as rows of ``A.T``, whole columns at a time, 2-3x faster than the
+    element-wise gather; the result is the same array in the same (column-major) layout."""
+    if A.flags.f_contiguous and not A.flags.c_contiguous:
+        return A.T[columns].T
+    return A[:, columns]
+
+
 def labels_of(Y: np.ndarray) -> np.ndarray:
     """One-hot (K, n) -> integer labels (n,)."""
     return np.asarray(Y).argmax(axis=0)
@@ -413,7 +422,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
         for sl in draws.batch_slices(n, params["n_batch"]):
             # Without shuffling the batch is a view: the text's sequential inds = j_start:j_end.
             batch = plan.order[sl] if shuffle else sl
-            Xb, Yb = X[:, batch], Y[:, batch]
+            Xb, Yb = take_columns(X, batch), take_columns(Y, batch)
             if flip:
                 Xb = flip_images(Xb, plan.flip[sl], inds_flip)
             S, P = objective.forward(Xb, network)
