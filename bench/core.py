@@ -496,6 +496,7 @@ def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
                 result.update(measure_row(row, root, shapes, workdir, result))
             progress(f"  {now() - start:.1f} s")
     result["load_average_after"] = list(os.getloadavg())
+    result["threads"] = configure_threads()  # as set for the rows (torch's, once imported)
     return result
 
 
