@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXPERIMENT ?= tdt4265/task2b
 
-.PHONY: demo test test-torchvision lint clean
+.PHONY: demo test test-torchvision lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ $(TV_VENV)/.installed: pyproject.toml
 
 test-torchvision: $(TV_VENV)/.installed
 	$(TV_VENV)/bin/python -m pytest tests/test_torchvision_backend.py
+
+# The benchmark (docs/performance.md); `make test` runs it once with --quick (tests/test_bench.py).
+bench: $(STAMP)
+	$(PY) -m bench
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -62,6 +62,19 @@ class TrainingBatches:
     def __len__(self) -> int:
         return len(self.slices)
 
+    def gather(self, A: Tensor, index: Tensor) -> Tensor:
+        """The samples ``index`` of A along the sample axis, as a contiguous tensor.
+
+        The DD2424 arrays are (d, n) in column-major order (one image per contiguous column):
+        ``index_select`` along axis 1 of such a tensor takes 0.2-0.3 s a batch (it walks the
+        memory element by element), so the columns are gathered as rows of the transposed view
+        (whole contiguous images, ~1 ms) and transposed back into the (d, B) row-major batch
+        ``index_select`` gave: the same values in the same layout, so the same products, bit
+        for bit."""
+        if self.axis == 0:
+            return A.index_select(0, index)
+        return A.T.index_select(0, index).T.contiguous()
+
     def __iter__(self) -> Iterator[Batch]:
         dm = self.datamodule
         plan = draws.draw_epoch(dm.rng, self.n, dm.shuffle, dm.flip)
@@ -69,8 +82,7 @@ class TrainingBatches:
         for sl in self.slices:
             positions = np.arange(sl.start, sl.stop)[self.share]
             index = torch.from_numpy(plan.order[positions])
-            X = self.X.index_select(self.axis, index)
-            Y = self.Y.index_select(self.axis, index)
+            X, Y = self.gather(self.X, index), self.gather(self.Y, index)
             if plan.flip is not None:
                 X = torch.from_numpy(dd2424.flip_images(X.numpy(), plan.flip[positions],
                                                         dm.flip_inds))

@@ -96,10 +96,18 @@ class _LinearModel:
         self.grad = None
 
     def scores(self, X: np.ndarray) -> np.ndarray:
-        """z = X w, the argument of eq. 1 (or 4): X (N, 785) -> (N, K). ``forward`` maps it to
-        probabilities; the trainer's loss is computed from it (see
+        """z = X w, the argument of eq. 1 (or 4): X (N, 785) -> (N, K). ``activation`` maps it
+        to probabilities; the trainer's loss is computed from it (see
         :meth:`_GradientDescentTrainer.data_loss`)."""
         return X @ self.w
+
+    def activation(self, z: np.ndarray) -> np.ndarray:
+        """The probabilities of the scores z (eq. 1 or 4)."""
+        raise NotImplementedError
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """``activation(scores(X))``: X (N, 785) -> probabilities (N, K)."""
+        return self.activation(self.scores(X))
 
     def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
         """Store in ``self.grad`` (shape of ``w``) the gradient of J = C + lambda * ||w||^2.
@@ -120,9 +128,9 @@ class BinaryModel(_LinearModel):
 
     num_outputs = 1
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """Eq. 1: X (N, 785) -> probabilities of class "2", shape (N, 1)."""
-        return F.sigmoid(self.scores(X))
+    def activation(self, z: np.ndarray) -> np.ndarray:
+        """Eq. 1: scores z = X w (N, 1) -> probabilities of class "2", ``sigmoid(z)`` (N, 1)."""
+        return F.sigmoid(z)
 
 
 class SoftmaxModel(_LinearModel):
@@ -130,9 +138,10 @@ class SoftmaxModel(_LinearModel):
 
     num_outputs = 10
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """Eq. 4: X (N, 785) -> class probabilities, shape (N, 10); each row sums to 1."""
-        return F.softmax(self.scores(X), axis=1)
+    def activation(self, z: np.ndarray) -> np.ndarray:
+        """Eq. 4: scores z = X w (N, 10) -> class probabilities ``softmax(z)`` (N, 10); each row
+        sums to 1."""
+        return F.softmax(z, axis=1)
 
 
 def one_hot_encode(Y: np.ndarray, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
@@ -171,6 +180,17 @@ def binary_accuracy(X: np.ndarray, targets: np.ndarray, model: _Forward) -> floa
 def accuracy(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
     """Task 3c: the fraction of images whose most probable class is the one-hot target's."""
     return float(np.mean(model.forward(X).argmax(axis=1) == np.asarray(targets).argmax(axis=1)))
+
+
+def binary_accuracy_from_scores(targets: np.ndarray, scores: np.ndarray) -> float:
+    """:func:`binary_accuracy` from the scores z = X w: predict 1 where ``sigmoid(z) >= 0.5``."""
+    return float(np.mean((F.sigmoid(scores) >= 0.5) == (np.asarray(targets) == 1)))
+
+
+def accuracy_from_scores(targets: np.ndarray, scores: np.ndarray) -> float:
+    """:func:`accuracy` from the scores z = X w: softmax is increasing, so the most probable
+    class is the one of the highest score (the reference's argmax too); no softmax needed."""
+    return float(np.mean(scores.argmax(axis=1) == np.asarray(targets).argmax(axis=1)))
 
 
 def batch_loader(X: np.ndarray, Y: np.ndarray, batch_size: int, shuffle: bool = False,
@@ -337,7 +357,13 @@ class _GradientDescentTrainer(BaseTrainer):
 
     ``loss_function`` is the text's loss of the outputs; ``loss_from_scores`` the same loss of
     the scores z = X w. Every loss the trainer records, validates and early-stops on comes from
-    :meth:`data_loss`.
+    :meth:`data_loss`. Likewise ``accuracy_function`` is the text's accuracy of a model and
+    ``accuracy_from_scores`` the same accuracy of the scores; a trainer with an accuracy of its
+    own sets ``accuracy_from_scores = None``.
+
+    With one of our models (``forward`` is ``activation(scores(X))``) each step and each
+    evaluated set costs ONE product ``X w``: the scores give the outputs, the loss and the
+    accuracy (:meth:`scores_and_outputs`).
     """
 
     @staticmethod
@@ -350,8 +376,26 @@ class _GradientDescentTrainer(BaseTrainer):
     def accuracy_function(X: np.ndarray, targets: np.ndarray, model: _Forward) -> float:
         raise NotImplementedError
 
-    def data_loss(self, X: np.ndarray, Y: np.ndarray,
-                  outputs: np.ndarray | None = None) -> np.floating:
+    accuracy_from_scores: Callable[[np.ndarray, np.ndarray], float] | None = None
+
+    def scores_and_outputs(self, X: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(z, outputs)``: for one of our models (its ``forward`` is ``activation(scores(X))``)
+        the scores z = X w and ``activation(z)`` from one product; for any other model
+        ``(None, model.forward(X))``."""
+        if self.model_scores:
+            z = self.model.scores(X)
+            return z, self.model.activation(z)
+        return None, self.model.forward(X)
+
+    def accuracy_of(self, X: np.ndarray, Y: np.ndarray, z: np.ndarray | None) -> float:
+        """The accuracy on X, Y: ``accuracy_from_scores`` of the scores z when both are at
+        hand, else the text's ``accuracy_function``."""
+        if z is not None and self.accuracy_from_scores is not None:
+            return self.accuracy_from_scores(Y, z)
+        return self.accuracy_function(X, Y, self.model)
+
+    def data_loss(self, X: np.ndarray, Y: np.ndarray, outputs: np.ndarray | None = None,
+                  z: np.ndarray | None = None) -> np.floating:
         """The data loss of the model on X, Y (eq. 3 or 5, without lambda * R).
 
         ``loss_from_scores(Y, model.scores(X))`` when the trainer sets ``loss_from_scores`` and
@@ -360,26 +404,35 @@ class _GradientDescentTrainer(BaseTrainer):
         lr 0.2 in float32: 2 % of a batch loss lost otherwise). Otherwise (a model with only the
         starter's interface, or a trainer whose ``loss_from_scores`` is None because it brings
         a loss of its own) ``loss_function`` of the outputs (``outputs`` if given, else
-        ``model.forward(X)``).
+        ``model.forward(X)``). ``z``: the scores X w when already computed.
         """
         scores = getattr(self.model, "scores", None)
         if self.loss_from_scores is not None and scores is not None:
-            return self.loss_from_scores(Y, scores(X))
+            return self.loss_from_scores(Y, scores(X) if z is None else z)
         return self.loss_function(Y, self.model.forward(X) if outputs is None else outputs)
 
     def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
         """Forward, loss (before the update), backward, ``w <- w - lr * grad`` (in place)."""
-        outputs = self.model.forward(X_batch)
-        loss = self.data_loss(X_batch, Y_batch, outputs)
+        z, outputs = self.scores_and_outputs(X_batch)
+        loss = self.data_loss(X_batch, Y_batch, outputs, z)
         self.model.backward(X_batch, outputs, Y_batch)
         F.sgd_update({"w": self.model.w}, {"w": self.model.grad}, self.learning_rate)
         return float(loss)
 
     def validation_step(self) -> tuple[float, float, float]:
-        loss = self.data_loss(self.X_val, self.Y_val)
-        accuracy_train = self.accuracy_function(self.X_train, self.Y_train, self.model)
-        accuracy_val = self.accuracy_function(self.X_val, self.Y_val, self.model)
+        """One product X w per set: the validation loss and accuracy from the validation scores,
+        the training accuracy from the training scores."""
+        z_val = self.model.scores(self.X_val) if self.model_scores else None
+        loss = self.data_loss(self.X_val, self.Y_val, None, z_val)
+        z_train = self.model.scores(self.X_train) if self.model_scores else None
+        accuracy_train = self.accuracy_of(self.X_train, self.Y_train, z_train)
+        accuracy_val = self.accuracy_of(self.X_val, self.Y_val, z_val)
         return float(loss), accuracy_train, accuracy_val
+
+    @property
+    def model_scores(self) -> bool:
+        """Whether the model is one of ours, whose outputs are ``activation(scores(X))``."""
+        return getattr(type(self.model), "forward", None) is _LinearModel.forward
 
 
 class LogisticTrainer(_GradientDescentTrainer):
@@ -388,6 +441,7 @@ class LogisticTrainer(_GradientDescentTrainer):
     loss_function = staticmethod(binary_cross_entropy_loss)
     loss_from_scores = staticmethod(binary_cross_entropy_loss_with_logits)
     accuracy_function = staticmethod(binary_accuracy)
+    accuracy_from_scores = staticmethod(binary_accuracy_from_scores)
 
 
 class SoftmaxTrainer(_GradientDescentTrainer):
@@ -396,3 +450,4 @@ class SoftmaxTrainer(_GradientDescentTrainer):
     loss_function = staticmethod(cross_entropy_loss)
     loss_from_scores = staticmethod(cross_entropy_loss_with_logits)
     accuracy_function = staticmethod(accuracy)
+    accuracy_from_scores = staticmethod(accuracy_from_scores)

@@ -1,0 +1,528 @@
+"""The measurements of ``python -m bench``; each returns a dict of figures and ratios.
+
+Timing rule: a subject and its baseline are run alternately (subject, baseline, subject, ...)
+and the ratio is the median of the per-repeat ratios, so that load on a shared machine hits
+both about equally. Seconds are medians over the repeats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from numpy_impl import dd2424, draws, splits, tdt4265
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = now()
+    fn()
+    return now() - start
+
+
+def paired(subject: Callable[[], Any], baseline: Callable[[], Any], repeats: int,
+           warm_up: bool = True) -> dict[str, float]:
+    """Median seconds of both and the median of the per-repeat ratios subject / baseline,
+    after one untimed warm-up of each (unless ``warm_up`` is False)."""
+    if warm_up:
+        subject(), baseline()
+    s, b = [], []
+    for _ in range(repeats):
+        s.append(timed(subject))
+        b.append(timed(baseline))
+    return {"seconds": statistics.median(s), "baseline_seconds": statistics.median(b),
+            "ratio": statistics.median(x / y for x, y in zip(s, b, strict=True))}
+
+
+# ----------------------------------------------------------------------------- data files
+
+
+class Shapes:
+    """The sizes a run uses: the real ones, or small ones for ``--quick``."""
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.cifar_per_batch = 1000 if quick else 10_000
+        self.mnist_train, self.mnist_test = (3000, 1000) if quick else (60_000, 10_000)
+        self.repeats = 1 if quick else 5
+        self.epochs = 2 if quick else 4  # Lightning fits: the first epoch is a warm-up
+
+
+def write_data(root: Path, shapes: Shapes) -> None:
+    """Fake CIFAR-10 batches and MNIST IDX files of the real size (small ones for --quick), in
+    the real formats, written by the project's one set of writers (tests/fakes.py)."""
+    try:
+        from tests.fakes import write_cifar_root, write_mnist_root
+    except ImportError as err:  # an installed package without the repository's tests/
+        raise SystemExit(
+            "python -m bench writes its data with tests/fakes.py, which only the repository "
+            "checkout has: run it from the repository root, or pass --data-root DIR holding "
+            "MNIST/raw/*-ubyte.gz and cifar-10-batches-py/") from err
+    write_cifar_root(root, shapes.cifar_per_batch)
+    write_mnist_root(root, shapes.mnist_train, shapes.mnist_test)
+
+
+def load(text: str, root: str, dtype: str) -> splits.Split:
+    if text == "dd2424":
+        return splits.load_split("cifar10", "dd2424", root, dtype=dtype)
+    return splits.load_split("mnist", "tdt4265", root, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- 1. NumPy epochs
+
+
+def numpy_dd2424_epoch(split: splits.Split, n_batch: int = 100, d: int | None = None,
+                       n: int | None = None, validate: bool = True) -> Callable[[], Any]:
+    X, Y = split.X_train[:d, :n], split.Y_train[:, :n]
+    Xv, Yv = (split.X_val[:d], split.Y_val) if validate else (None, None)
+    rng = draws.make_rng(0)
+    net = {k: v.astype(X.dtype) for k, v in dd2424.init_network(10, X.shape[0], rng).items()}
+    params = {"n_batch": n_batch, "eta": 0.001, "n_epochs": 1}
+    return lambda: dd2424.mini_batch_gd(X, Y, params, net, 0.1, rng, Xv, Yv)
+
+
+def bound_dd2424_epoch(split: splits.Split, n_batch: int = 100, d: int | None = None,
+                       n: int | None = None, validate: bool = True) -> Callable[[], Any]:
+    """The same batches (pre-sliced, contiguous) through only the products a step needs,
+    ``S = W X`` and ``G X^T``, then one product per evaluated set."""
+    X, Xv = split.X_train[:d, :n], split.X_val[:d]
+    order = draws.make_rng(1).permutation(X.shape[1])
+    batches = [np.ascontiguousarray(X[:, order[sl]])
+               for sl in draws.batch_slices(X.shape[1], n_batch)]
+    W = np.full((10, X.shape[0]), 0.01, dtype=X.dtype)
+    sets = [X, Xv] if validate else [X]
+
+    def run() -> None:
+        for Xb in batches:
+            S = W @ Xb
+            S @ Xb.T
+        for XX in sets:
+            W @ XX
+    return run
+
+
+def numpy_tdt4265_epoch(split: splits.Split) -> Callable[[], Any]:
+    def run() -> None:
+        model = tdt4265.SoftmaxModel(0.0, dtype=split.X_train.dtype)
+        trainer = tdt4265.SoftmaxTrainer(model, 0.01, 128, True, split.X_train, split.Y_train,
+                                         split.X_val, split.Y_val, rng=draws.make_rng(0))
+        trainer.train(1)
+    return run
+
+
+def bound_tdt4265_epoch(split: splits.Split) -> Callable[[], Any]:
+    """The same batches through ``X w`` and ``X^T G``; at the starter's cadence one product per
+    evaluated set (validation and training)."""
+    X, Xv = split.X_train, split.X_val
+    order = draws.make_rng(1).permutation(len(X))
+    slices = draws.batch_slices(len(X), 128)
+    batches = [np.ascontiguousarray(X[order[sl]]) for sl in slices]
+    interval = tdt4265.validation_interval(len(slices))
+    w = np.full((X.shape[1], 10), 0.01, dtype=X.dtype)
+
+    def run() -> None:
+        for step, Xb in enumerate(batches):
+            Z = Xb @ w
+            Xb.T @ Z
+            if step % interval == 0:
+                Xv @ w
+                X @ w
+    return run
+
+
+def numpy_rows(root: str, shapes: Shapes) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dtype in ("float64", "float32"):
+        for text, subject, bound in (("dd2424", numpy_dd2424_epoch, bound_dd2424_epoch),
+                                     ("tdt4265", numpy_tdt4265_epoch, bound_tdt4265_epoch)):
+            split = load(text, root, dtype)
+            row = paired(subject(split), bound(split), shapes.repeats)
+            row["shape"] = list(split.X_train.shape)
+            out[f"{text}_{dtype}"] = row
+    return out
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+def thread_rows(root: str, shapes: Shapes) -> dict[str, Any]:
+    """NumPy and bare-torch epochs with one BLAS / torch thread against two."""
+    from threadpoolctl import threadpool_limits
+
+    out: dict[str, Any] = {}
+    for text, subject in (("dd2424", numpy_dd2424_epoch), ("tdt4265", numpy_tdt4265_epoch)):
+        run = subject(load(text, root, "float64"))
+
+        def with_threads(k: int, run: Callable[[], Any] = run) -> Callable[[], Any]:
+            def go() -> None:
+                with threadpool_limits(limits=k):
+                    run()
+            return go
+        out[f"numpy_{text}"] = paired(with_threads(1), with_threads(2), shapes.repeats)
+    import torch
+
+    before = torch.get_num_threads()
+    for text in ("dd2424", "tdt4265"):
+        dm = lightning_data(text, root)
+        loop = bare_loop(dm, text)
+
+        def torch_threads(k: int, loop: Callable[[], Any] = loop) -> Callable[[], Any]:
+            def go() -> None:
+                torch.set_num_threads(k)
+                loop()
+            return go
+        out[f"torch_{text}"] = paired(torch_threads(1), torch_threads(2), shapes.repeats)
+    torch.set_num_threads(before)
+    return out
+
+
+# ----------------------------------------------------------------------------- 2. Lightning
+
+
+LIGHTNING_SETTINGS = {  # the configs these shapes come from: dd2424/setting2, tdt4265/task3b
+    "dd2424": {"model": "DD2424Softmax", "lr": 0.001, "lam": 0.1, "validation": "epoch",
+               "early_stopping_patience": None, "dataset": "cifar10", "split": "dd2424",
+               "batch_size": 100},
+    "tdt4265": {"model": "TDT4265Softmax", "lr": 0.01, "lam": 0.0, "validation": "starter",
+                # the text's patience is 10; random labels would stop the fit in its second
+                # epoch, so a patience that never triggers keeps the callbacks' per-step cost
+                "early_stopping_patience": 10**6, "dataset": "mnist", "split": "tdt4265",
+                "batch_size": 128},
+}
+
+
+def lightning_data(text: str, root: str) -> Any:
+    from lightning_ref.data import ExperimentDataModule
+
+    s = LIGHTNING_SETTINGS[text]
+    dm = ExperimentDataModule(s["dataset"], s["split"], root, batch_size=s["batch_size"],
+                              shuffle=True, seed=0)
+    dm.initial_parameters  # noqa: B018 (loads the split, draws the parameters)
+    dm.setup("fit")
+    return dm
+
+
+def bare_loop(dm: Any, text: str) -> Callable[[], Any]:
+    """One epoch as a bare PyTorch loop on the data module's tensors: the same batches
+    (gathered as rows), forward, loss and cost, backward, SGD, and the text's validations."""
+    import torch
+    import torch.nn.functional as F
+
+    s = LIGHTNING_SETTINGS[text]
+    lr, lam = s["lr"], s["lam"]
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in dm.initial_parameters.items()}
+    X, Y = dm.tensors["train"]
+    Xv, Yv = dm.tensors["val"]
+    columns = dm.axis == 1
+    rows_X, rows_Y = (X.T, Y.T) if columns else (X, Y)
+    n = rows_X.shape[0]
+    slices = draws.batch_slices(n, dm.batch_size)
+    interval = tdt4265.validation_interval(len(slices))
+    rng = draws.make_rng(0)
+
+    if columns:
+        W, b = params["W"], params["b"]
+
+        def loss_cost(Xb: Any, Yb: Any) -> tuple[Any, Any, Any]:
+            S = W @ Xb + b
+            loss = -(Yb * F.log_softmax(S, dim=0)).sum(dim=0).mean()
+            return loss, loss + lam * (W * W).sum(), S.argmax(dim=0)
+        label_axis = 0
+    else:
+        w = params["w"]
+
+        def loss_cost(Xb: Any, Yb: Any) -> tuple[Any, Any, Any]:
+            Z = Xb @ w
+            loss = -(Yb * F.log_softmax(Z, dim=1)).sum(dim=1).mean()
+            return loss, loss + lam * (w * w).sum(), Z.argmax(dim=1)
+        label_axis = 1
+
+    def validate() -> dict[str, float]:
+        with torch.no_grad():
+            loss, cost, pred = loss_cost(Xv, Yv)
+            train_pred = loss_cost(X, Y)[2]
+            return {"loss": float(loss), "cost": float(cost),
+                    "acc": float((pred == Yv.argmax(dim=label_axis)).double().mean()),
+                    "train_acc": float((train_pred == Y.argmax(dim=label_axis)).double().mean())}
+
+    def epoch() -> None:
+        order = torch.from_numpy(draws.draw_epoch(rng, n, True, False).order)
+        for step, sl in enumerate(slices):
+            index = order[sl]
+            Xb, Yb = rows_X.index_select(0, index), rows_Y.index_select(0, index)
+            if columns:
+                Xb, Yb = Xb.T, Yb.T
+            loss, cost, _ = loss_cost(Xb, Yb)
+            cost.backward()
+            with torch.no_grad():
+                for p in params.values():
+                    p -= lr * p.grad
+                    p.grad = None
+            float(loss.detach())  # what a logger of the per-step loss needs
+            if not columns and step % interval == 0:
+                validate()
+        if columns:
+            validate()
+    return epoch
+
+
+def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[float]:
+    """Seconds of each epoch of the Lightning reference (the fit CLI's Trainer settings,
+    TensorBoard logger, progress bar, the model's callbacks), from a callback's clock."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from lightning_ref.fit import TRAINER_DEFAULTS, lightning_validation_batches
+    from lightning_ref.models import MODELS
+
+    s = LIGHTNING_SETTINGS[text]
+    dm = lightning_data(text, root)
+
+    class EpochClock(pl.Callback):
+        def __init__(self) -> None:
+            self.starts: list[float] = []
+            self.ends: list[float] = []
+
+        def on_train_epoch_start(self, *args: Any) -> None:
+            self.starts.append(now())
+
+        def on_train_epoch_end(self, *args: Any) -> None:
+            self.ends.append(now())
+
+    clock = EpochClock()
+    model = MODELS[s["model"]](lr=s["lr"], lam=s["lam"], validation=s["validation"],
+                               early_stopping_patience=s["early_stopping_patience"],
+                               initial_parameters=dm.initial_parameters)
+    trainer = pl.Trainer(**{**TRAINER_DEFAULTS, "default_root_dir": str(workdir)},
+                         max_epochs=epochs, callbacks=[clock],
+                         logger=TensorBoardLogger(str(workdir), name=text),
+                         limit_val_batches=lightning_validation_batches(s["validation"]),
+                         enable_model_summary=False)
+    trainer.fit(model, datamodule=dm)
+    return [e - s_ for s_, e in zip(clock.starts, clock.ends, strict=True)]
+
+
+def lightning_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for text in ("dd2424", "tdt4265"):
+        loop = bare_loop(lightning_data(text, root), text)
+        bare = [timed(loop) for _ in range(shapes.epochs)]
+        fit = lightning_epochs(text, root, shapes.epochs, workdir)[1:]  # first: warm-up
+        bare = bare[1:] + [timed(loop) for _ in range(shapes.epochs - 1)]
+        out[text] = {"seconds": statistics.median(fit),
+                     "baseline_seconds": statistics.median(bare),
+                     "ratio": statistics.median(fit) / statistics.median(bare)}
+    return out
+
+
+# ----------------------------------------------------------------------------- 3. compare
+
+COMPARE_EXPERIMENTS = {"dd2424": "dd2424/setting2", "tdt4265": "tdt4265/task3b"}
+
+
+def compare_rows(root: str, shapes: Shapes, workdir: Path, numpy: dict, lightning: dict
+                 ) -> dict[str, Any]:
+    """Seconds per lockstep epoch: a run of 2 epochs minus a run of 1 (what is left is one
+    epoch of both sides and their comparison), against the NumPy epoch plus the Lightning
+    epoch of rows 1 and 2."""
+    import logging
+
+    from compare import run_parity
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    out: dict[str, Any] = {}
+    for text, name in COMPARE_EXPERIMENTS.items():
+        def run(epochs: int, name: str = name, text: str = text) -> float:
+            overrides = {"data.root": root, "trainer.max_epochs": epochs}
+            if text == "tdt4265":
+                overrides["model.early_stopping_patience"] = 10**6
+            return timed(lambda: run_parity(name, overrides, log_dir=str(workdir / "compare")))
+        per_epoch = [run(2) - run(1) for _ in range(max(1, shapes.repeats // 2))]
+        seconds = statistics.median(per_epoch)
+        alone = numpy[f"{text}_float64"]["seconds"] + lightning[text]["seconds"]
+        out[text] = {"seconds": seconds, "baseline_seconds": alone, "ratio": seconds / alone}
+    return out
+
+
+# ----------------------------------------------------------------------------- 4. data
+
+
+def data_rows(root: str, shapes: Shapes) -> dict[str, Any]:
+    """One CIFAR-10 batch read and normalised (DD2424 step 1-2), the MNIST training set read
+    and preprocessed (TDT4265 task 1); the baseline is a plain read of the file's bytes."""
+    from numpy_impl import data
+
+    batch = Path(root) / "cifar-10-batches-py" / "data_batch_1"
+    images = Path(root) / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+
+    def cifar() -> None:
+        X, _, _ = dd2424.load_batch(batch)
+        dd2424.normalize(X, *dd2424.mean_std(X))
+
+    def mnist() -> None:
+        x, _ = data.load_mnist(root, train=True)
+        tdt4265.pre_process_images(x)
+
+    out = {"cifar_batch": paired(cifar, batch.read_bytes, shapes.repeats),
+           "mnist_train": paired(mnist, images.read_bytes, shapes.repeats)}
+    out["cifar_batch"]["images"] = shapes.cifar_per_batch
+    out["mnist_train"]["images"] = shapes.mnist_train
+    return out
+
+
+# ----------------------------------------------------------------------------- 5. scaling
+
+
+def scaling_rows(root: str, shapes: Shapes) -> dict[str, Any]:
+    """NumPy DD2424 epochs (no validation set) at three n, three d and three batch sizes, each
+    against its bound."""
+    split = load("dd2424", root, "float64")
+    d_full, n_full = split.X_train.shape
+    points = {"n": [dict(n=n_full // 4), dict(n=n_full // 2), dict(n=n_full)],
+              "d": [dict(d=d_full // 4), dict(d=d_full // 2), dict(d=d_full)],
+              "batch": [dict(n_batch=50), dict(n_batch=100), dict(n_batch=200)]}
+    out: dict[str, Any] = {}
+    for axis, kwargs_list in points.items():
+        for kwargs in kwargs_list:
+            value = next(iter(kwargs.values()))
+            out[f"{axis}={value}"] = paired(
+                numpy_dd2424_epoch(split, validate=False, **kwargs),
+                bound_dd2424_epoch(split, validate=False, **kwargs), shapes.repeats)
+    return out
+
+
+# ----------------------------------------------------------------------------- 6. start-up
+
+CLIS = {
+    "python -m compare --help": ["-m", "compare", "--help"],
+    "python -m compare.check --help": ["-m", "compare.check", "--help"],
+    "python -m numpy_impl --help": ["-m", "numpy_impl", "--help"],
+    "python -m lightning_ref.fit --help": ["-m", "lightning_ref.fit", "--help"],
+    "import numpy_impl": ["-c", "import numpy_impl"],
+}
+
+
+def module_present(name: str) -> bool:
+    """Whether this tree has the module (an editable install of another checkout can supply a
+    submodule this tree lacks: that one does not count)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve(
+        ).is_relative_to(REPO)
+
+
+def startup_rows(shapes: Shapes) -> dict[str, Any]:
+    """Wall time of each command in a fresh interpreter, against ``python -c pass``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+    def command(args: list[str]) -> Callable[[], Any]:
+        return lambda: subprocess.run([sys.executable, *args], env=env, cwd=REPO,
+                                      capture_output=True, check=True)
+    out: dict[str, Any] = {}
+    for label, args in CLIS.items():
+        if args[0] == "-m" and not module_present(args[1]):
+            out[label] = {"absent": True}
+            continue
+        out[label] = paired(command(args), command(["-c", "pass"]),
+                            1 if shapes.quick else 3, warm_up=not shapes.quick)
+    return out
+
+
+# ----------------------------------------------------------------------------- 7. the checker
+
+CHECKER_MODULE = "compare.check"
+
+
+def checker_rows(root: str, shapes: Shapes) -> dict[str, Any]:
+    """Seconds to check one submission. The hook: once ``compare.check`` exists it must offer
+    ``bench_submission(root) -> Callable[[], object]`` (one submission's check, ready to run)
+    and ``bench_baseline(root) -> Callable[[], object]`` (the same sides trained alone); until
+    then the row records the checker as absent."""
+    if not module_present(CHECKER_MODULE):
+        return {"submission": {"absent": True}}
+    module = importlib.import_module(CHECKER_MODULE)
+    if not hasattr(module, "bench_submission"):
+        return {"submission": {"absent": True, "why": f"{CHECKER_MODULE} has no "
+                               "bench_submission(root) hook"}}
+    return {"submission": paired(module.bench_submission(root), module.bench_baseline(root),
+                                 shapes.repeats)}
+
+
+# ----------------------------------------------------------------------------- everything
+
+
+ROWS = ("numpy", "lightning", "compare", "data", "scaling", "startup", "checker", "threads")
+
+
+def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
+            progress: Callable[[str], None] = print) -> dict[str, Any]:
+    from numpy_impl.threads import configure_threads
+
+    threads = configure_threads()
+    result: dict[str, Any] = {"quick": shapes.quick, "threads": threads,
+                              "load_average": list(os.getloadavg()),
+                              "cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        root = data_root
+        if root is None:
+            root = str(workdir / "data")
+            progress("writing the data files ...")
+            write_data(Path(root), shapes)
+        result["data_root"] = "written by the benchmark" if data_root is None else data_root
+        for row in rows:
+            progress(f"measuring {row} ...")
+            start = now()
+            with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bars
+                result.update(measure_row(row, root, shapes, workdir, result))
+            progress(f"  {now() - start:.1f} s")
+    result["load_average_after"] = list(os.getloadavg())
+    result["threads"] = configure_threads()  # as set for the rows (torch's, once imported)
+    return result
+
+
+def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict[str, Any]
+                ) -> dict[str, Any]:
+    """``{row name: figures}`` of one row."""
+    from numpy_impl.threads import configure_threads
+
+    if row in ("lightning", "threads"):
+        import torch  # noqa: F401 (so that configure_threads sets its pool too)
+
+        configure_threads()
+    if row == "numpy":
+        return {row: numpy_rows(root, shapes)}
+    if row == "lightning":
+        return {row: lightning_rows(root, shapes, workdir)}
+    if row == "compare":
+        return {row: compare_rows(root, shapes, workdir, result["numpy"], result["lightning"])}
+    if row == "data":
+        return {row: data_rows(root, shapes)}
+    if row == "scaling":
+        return {row: scaling_rows(root, shapes)}
+    if row == "startup":
+        return {row: startup_rows(shapes)}
+    if row == "checker":
+        return {row: checker_rows(root, shapes)}
+    comparison = thread_rows(root, shapes)
+    configure_threads()
+    return {"thread_comparison": comparison}

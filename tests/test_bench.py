@@ -1,0 +1,52 @@
+"""``python -m bench --quick`` runs and writes every row and ratio (never its timings: speed is
+judged by the ratios the benchmark prints, not asserted in a test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+ROWS = {
+    "numpy": {"dd2424_float64", "tdt4265_float64", "dd2424_float32", "tdt4265_float32"},
+    "lightning": {"dd2424", "tdt4265"},
+    "compare": {"dd2424", "tdt4265"},
+    "data": {"cifar_batch", "mnist_train"},
+    "scaling": {f"{axis}={v}" for axis, values in (("n", (250, 500, 1000)),
+                                                   ("d", (768, 1536, 3072)),
+                                                   ("batch", (50, 100, 200)))
+                for v in values},
+    "startup": {"python -m compare --help", "python -m compare.check --help",
+                "python -m numpy_impl --help", "python -m lightning_ref.fit --help",
+                "import numpy_impl"},
+    "checker": {"submission"},
+    "thread_comparison": {"numpy_dd2424", "numpy_tdt4265", "torch_dd2424", "torch_tdt4265"},
+}
+
+
+def test_quick_bench_writes_every_row_and_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["quick"] is True and result["threads"]["threads"] >= 1
+    for row, names in ROWS.items():
+        assert set(result[row]) == names, row
+        for name, figures in result[row].items():
+            if figures.get("absent"):
+                assert name in ("python -m compare.check --help", "submission")
+                continue
+            assert {"seconds", "baseline_seconds", "ratio"} <= set(figures), (row, name)
+            # compare's epoch is a difference of two runs, which noise can take below 0 at the
+            # quick sizes; every other figure is a median of positive times
+            positive = ("baseline_seconds",) if row == "compare" else (
+                "seconds", "baseline_seconds", "ratio")
+            assert all(figures[k] > 0 for k in positive), (row, name, figures)
+    assert "row" in done.stdout and "ratio" in done.stdout  # the table
