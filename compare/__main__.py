@@ -37,6 +37,7 @@ from numpy_impl.schema import (
     section_help,
     user_errors,
 )
+from numpy_impl.threads import configure_threads
 
 
 def build_parser() -> ArgumentParser:
@@ -95,6 +96,7 @@ def run(args: Namespace, exp: Experiment) -> int:
     from lightning_ref.quiet import quiet_lightning
 
     quiet_lightning()  # Lightning's start-up chatter would bury the table
+    configure_threads()
     from compare.parity_report import ParityError
     from compare.run import run_parity
 

@@ -25,6 +25,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from numpy_impl.threads import configure_threads
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORED = 0, 1, 2, 3
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
@@ -52,6 +54,7 @@ def child_setup(memory: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     limit_address_space(memory)
+    configure_threads()  # the student's NumPy: one BLAS thread, as every side
 
 
 def student_frames(error: BaseException, keep: Callable[[str], bool]

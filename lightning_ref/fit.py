@@ -53,6 +53,7 @@ from numpy_impl.schema import (
     user_errors,
 )
 from numpy_impl.tensorboard import EventWriter
+from numpy_impl.threads import configure_threads
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 DEFAULT_CONFIG = CONFIG_DIR / f"{DEFAULT_EXPERIMENT}.yaml"
@@ -210,6 +211,7 @@ def main(args: ArgsType = None) -> dict[str, float]:
     """Fit (and test) one experiment; returns the final metrics. A user's mistake exits with
     one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data."""
     quiet_lightning()
+    configure_threads()
     try:
         cli = build(args)
         trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule

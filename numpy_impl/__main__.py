@@ -23,6 +23,7 @@ from numpy_impl.schema import (
     section_help,
     user_errors,
 )
+from numpy_impl.threads import configure_threads
 
 
 def build_parser() -> ArgumentParser:
@@ -42,6 +43,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Train the experiment or grid the command line names; 0 when done, 2 for a usage or
     config mistake, 1 for missing or unsafe data (one line on stderr)."""
+    configure_threads()
     try:
         args, parts = parse_command_line(build_parser(), argv)
         if args.list:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
+import numpy  # noqa: F401 (loads OpenBLAS, so that threadpoolctl finds the pool to limit)
+
 DEFAULT_THREADS = 1
 ENV_VARIABLE = "NLP_THREADS"
 

@@ -34,13 +34,18 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 
 
 def test_help() -> None:
+    """--help: the project's flags; --help-all: LightningCLI's full help, every Trainer option."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-m", "lightning_ref.fit", "--help"], cwd=REPO,
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for flag in ("--config", "--model", "--trainer.max_epochs", "--data.root",
-                 "--data.download", "--data.backend", "--trainer.strategy"):
+                 "--data.download", "--data.backend", "--help-all"):
         assert flag in out.stdout
+    out = subprocess.run([sys.executable, "-m", "lightning_ref.fit", "--help-all"], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "--trainer.strategy" in out.stdout
     assert "seed_everything --> data.seed" in out.stdout  # the one seed
     assert "--optimizer" not in out.stdout  # SGD and the decay are the model's own
     assert "warn" not in out.stderr.lower()
