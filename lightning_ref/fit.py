@@ -18,6 +18,25 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from numpy_impl.schema import section_help
+
+SHORT_HELP = """\
+usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
+
+Fit one experiment of configs/ with the Lightning reference (LightningCLI): a name such as
+tdt4265/task3b or a YAML path (default: tdt4265/task2b on the embedded MNIST subset); the run's
+TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
+
+  -h, --help             this help
+  --help-all             LightningCLI's full help (every Trainer option)
+  --print_config         the resolved configuration, as YAML"""
+
+
+if __name__ == "__main__" and any(a in ("-h", "--help") for a in sys.argv[1:]):
+    # the project's options at once, before torch and Lightning load (seconds)
+    print(SHORT_HELP + "\n\n" + section_help())
+    sys.exit(0)
+
 import pytorch_lightning as pl
 from jsonargparse import Namespace
 from pytorch_lightning import Trainer
@@ -65,18 +84,6 @@ TRAINER_DEFAULTS = {
     "log_every_n_steps": 1,  # the texts plot the training loss of every step
     "enable_model_summary": False,  # a summary of three parameterless metric modules
 }
-
-
-SHORT_HELP = """\
-usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
-
-Fit one experiment of configs/ with the Lightning reference (LightningCLI): a name such as
-tdt4265/task3b or a YAML path (default: tdt4265/task2b on the embedded MNIST subset); the run's
-TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
-
-  -h, --help             this help
-  --help-all             LightningCLI's full help (every Trainer option)
-  --print_config         the resolved configuration, as YAML"""
 
 
 class BatchSizeCheck(Callback):

@@ -4,7 +4,9 @@
 Runs what the text's report needs (each experiment by the NumPy implementation and, in lockstep,
 by the Lightning reference; cached, so a rerun redoes only what changed) and writes
 DIR/report.md, DIR/report.pdf and every figure as DIR/<name>.png. Exit status: 0 written,
-1 the data is missing (the message says how to get it), 2 a usage error.
+1 the data is missing or bad (the message says how to get it), 2 a usage error, 130/143
+interrupted (finished runs stay cached). The drawing and training modules are imported only
+once the command line is read, so ``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -15,15 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
-import torch
 from jsonargparse import ArgumentParser
 
-from compare.report import dd2424, tdt4265
-from compare.report.document import write_figures, write_markdown, write_pdf
-from compare.report.gradients import gradient_table
-from compare.report.runs import CACHE_DIR, run_jobs
-from numpy_impl.data import DatasetNotFoundError, load_cifar10, load_cifar10_label_names
+from compare.isolation import run_interruptible
+from numpy_impl.data import DataError, DatasetNotFoundError
+from numpy_impl.runfiles import REPORT_CACHE_DIR
 
 PROG = "python -m compare.report"
 CIFAR_HELP = (
@@ -48,7 +46,7 @@ def parser() -> ArgumentParser:
                    "unless --data-root)")
     p.add_argument("--quick", action="store_true",
                    help="shorten every run (2 epochs, 2 grid points): renders in seconds")
-    p.add_argument("--cache", default=str(CACHE_DIR),
+    p.add_argument("--cache", default=str(REPORT_CACHE_DIR),
                    help="where finished runs are kept (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -57,6 +55,9 @@ def parser() -> ArgumentParser:
 def data_setup(args: Any) -> tuple[dict[str, Any], str, list[str]]:
     """The overrides every run gets, the data's description for the title, and the class
     names. Raises DatasetNotFoundError where CIFAR-10 is asked for but missing."""
+    from compare.report import tdt4265
+    from numpy_impl.data import load_cifar10, load_cifar10_label_names
+
     if args.text == "tdt4265" or args.dataset == "mnist":
         overrides = {"data.root": args.data_root, "data.download": args.download}
         where = "MNIST from " + args.data_root if args.data_root else \
@@ -75,7 +76,17 @@ def data_setup(args: Any) -> tuple[dict[str, Any], str, list[str]]:
 def build_report(args: Any) -> Path:
     """Run (or take from the cache) everything the report needs and write it; returns the
     report.md path."""
-    torch.set_num_threads(1)  # small matrices: threads cost more than they give on shared CPUs
+    import matplotlib.pyplot as plt
+
+    from compare.report import dd2424, tdt4265
+    from compare.report.document import write_figures, write_markdown, write_pdf
+    from compare.report.gradients import gradient_table
+    from compare.report.runs import run_jobs
+    from lightning_ref.quiet import quiet_lightning
+    from numpy_impl.threads import configure_threads
+
+    quiet_lightning()
+    configure_threads()  # small matrices: one thread (docs/performance.md)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     overrides, data, class_names = data_setup(args)
@@ -105,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.text == "tdt4265" and args.dataset != "cifar10":
         print(f"{PROG}: error: --dataset applies to dd2424 only", file=sys.stderr)
         return 2
+    return run_interruptible(lambda: write(args), f"{PROG}: interrupted ({{}}); the runs "
+                             f"finished so far stay cached in {args.cache}/")
+
+
+def write(args: Any) -> int:
+    """Write the report; the exit status."""
     start = time.monotonic()
     try:
         report = build_report(args)
@@ -113,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"file(s) missing, e.g. {err.missing[0]}). "
               + (CIFAR_HELP if err.dataset == "CIFAR-10" else
                  "Fetch it with --data-root DIR --download."), file=sys.stderr)
+        return 1
+    except DataError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     print(f"wrote {report}, {report.with_suffix('.pdf')} and the figures in {report.parent}/ "
           f"in {time.monotonic() - start:.0f} s")

@@ -30,10 +30,11 @@ from compare.parity_report import ParityReport
 from compare.run import run_parity
 from numpy_impl.experiments import Experiment, load_experiment
 from numpy_impl.models import MODELS
+from numpy_impl.runfiles import REPORT_CACHE_DIR
 from numpy_impl.splits import Split, experiment_split
 from numpy_impl.train import RunResult, run_experiment
 
-CACHE_DIR = Path("runs") / "report-cache"
+CACHE_DIR = REPORT_CACHE_DIR
 #: What --quick does to every run: one epoch, and a validation set small enough for the
 #: generated CIFAR-format files the tests write.
 QUICK_OVERRIDES: dict[str, Any] = {"trainer.max_epochs": 1}
