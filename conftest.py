@@ -58,3 +58,13 @@ def cifar_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def log_dir(tmp_path: Path) -> Path:
     """A fresh folder for one test's TensorBoard runs."""
     return tmp_path / "runs"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``pytest compare/ --submission PATH --assignment tdt4265``: every check of compare.check
+    on that hand-in as one test each (compare/test_submission.py)."""
+    group = parser.getgroup("compare.check")
+    group.addoption("--submission", default=None, help="a hand-in to check (folder or .py)")
+    group.addoption("--assignment", default="tdt4265", choices=["tdt4265", "dd2424"],
+                    help="the assignment the hand-in answers")
+    group.addoption("--check-quick", action="store_true", help="leave out lockstep training")

@@ -7,12 +7,26 @@ at the end the early-stopping step, the restored weights and the test metrics. T
 element beyond the tolerance raises :class:`ParityError` with its :class:`Mismatch` (step,
 quantity, element, both values, relative error). ``python -m compare EXPERIMENT`` prints the
 table of errors and the verdict.
+
+The names below are imported on first use, so that ``python -m compare --help`` and
+``python -m compare.check`` start without loading torch and Lightning.
 """
 
-from compare.numpy_side import NumpySide, NumpySideError
-from compare.report import Mismatch, ParityError, ParityReport
-from compare.run import RUNS_DIR, run_parity
-from compare.tolerance import TOLERANCES
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "NumpySide": "compare.numpy_side", "NumpySideError": "compare.numpy_side",
+    "Mismatch": "compare.parity_report", "ParityError": "compare.parity_report",
+    "ParityReport": "compare.parity_report", "RUNS_DIR": "compare.run", "run_parity": "compare.run",
+    "TOLERANCES": "compare.tolerance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'compare' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)
 
 __all__ = [
     "RUNS_DIR",

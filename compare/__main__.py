@@ -1,103 +1,121 @@
-"""``python -m compare [EXPERIMENT] [--steps N] [--model.lam 0.1 ...]``.
+"""``python -m compare [EXPERIMENT | --config PATH] [--steps N] [--model.lam 0.1 ...]``.
 
 Trains one experiment definition (default: tdt4265/task2b on the embedded MNIST subset) with the
 NumPy implementation and the Lightning reference side by side, compares them at every step,
-and prints the largest error of every quantity, the verdict (exit code 0 for PASS, 1 for FAIL)
-and where the TensorBoard run with both sides' curves is.
+and prints the largest error of every quantity, the verdict and where the TensorBoard run with
+both sides' curves is.
+
+Exit status: 0 PASS; 1 FAIL (a mismatch); 2 a usage error; 3 ERROR, no verdict: the NumPy side
+crashed, hung (``--timeout``), exited, ran out of memory or its ``--numpy-side`` module could not
+be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
-from numpy_impl.__main__ import split_overrides
-from numpy_impl.experiments import DEFAULT_EXPERIMENT, ExperimentError
+from jsonargparse import ArgumentParser, Namespace
+
+from compare.isolation import (
+    EXIT_ERRORED,
+    EXIT_FAILED,
+    EXIT_OK,
+    Interrupted,  # noqa: F401 (compare's interruption, importable from here as before)
+    exit_status,
+    run_interruptible,
+)
+from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
+from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.runfiles import tensorboard_command
+from numpy_impl.schema import (
+    HelpFormatter,
+    experiment_source,
+    not_allowed,
+    parse_command_line,
+    report,
+    section_help,
+    user_errors,
+)
 
 
-def numpy_side_from(spec: str):  # noqa: ANN201 (a NumpySide; imported lazily)
-    """``module:NAME`` -> a NumpySide: ``NAME`` itself if it is one; a TDT4265 trainer class
-    (a BaseTrainer subclass) or DD2424 Objective in its place; any other class as the TDT4265
-    model class (the starter's interface: ``w``, ``forward``, ``backward``, ``grad``)."""
-    from compare.numpy_side import NumpySide
-    from numpy_impl.dd2424 import Objective
-    from numpy_impl.tdt4265 import BaseTrainer
-
-    module_name, _, name = spec.partition(":")
-    hint = (f"--numpy-side {spec!r}: expected module:NAME naming a compare.NumpySide, a "
-            "TDT4265 model or trainer class, or a DD2424 Objective (e.g. "
-            "compare.wrong:NO_MEAN_GRADIENT, or my_task3a:SoftmaxModel with my_task3a.py in "
-            "the current folder)")
-    try:
-        side = getattr(importlib.import_module(module_name), name, None) if name else None
-    except ImportError as err:
-        raise ExperimentError(f"{hint}; importing {module_name!r} failed: {err}") from err
-    if isinstance(side, NumpySide):
-        return side
-    if isinstance(side, Objective):
-        return NumpySide(objective=side)
-    if isinstance(side, type) and issubclass(side, BaseTrainer):
-        return NumpySide(trainer_class=side)
-    if isinstance(side, type):
-        return NumpySide(model_class=side)
-    raise ExperimentError(hint)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m compare",
+def build_parser() -> ArgumentParser:
+    """compare's own options; the experiment's flags are the schema's (in the epilog)."""
+    parser = ArgumentParser(
+        prog="python -m compare", exit_on_error=False, epilog=section_help(),
+        formatter_class=HelpFormatter,
         description="Train an experiment with the NumPy implementation and the Lightning "
         "reference in lockstep and compare losses, gradients, weights and metrics at every "
-        "step. Extra arguments override fields, e.g. --model.lam 0.1 --trainer.max_epochs 2 "
-        "--trainer.precision 32-true --trainer.strategy ddp --trainer.devices 2.")
-    parser.add_argument("experiment", nargs="?", default=DEFAULT_EXPERIMENT,
-                        help="a name such as tdt4265/task3b, or a YAML path "
-                        "(default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=None,
+        "step.")
+    parser.add_argument("experiment", nargs="?", default=None,
+                        help="a name such as tdt4265/task3b, or a YAML path; without it and "
+                        f"without --config: {DEFAULT_EXPERIMENT}")
+    parser.add_argument("--steps", type=int | None, default=None,
                         help="stop both sides after N updates (default: the whole run)")
     parser.add_argument("--log-dir", default="runs/compare",
                         help="TensorBoard runs go to LOG_DIR/EXPERIMENT/version_N")
-    parser.add_argument("--tolerance", type=float, default=None,
+    parser.add_argument("--tolerance", type=float | None, default=None,
                         help="largest relative error (default: 1e-10 float64, 1e-4 float32)")
     parser.add_argument("--numpy-side", default=None, metavar="MODULE:NAME",
-                        help="a compare.NumpySide replacing pieces of the NumPy side")
+                        help="a compare.NumpySide replacing pieces of the NumPy side, or a "
+                        "TDT4265 model or trainer class or a DD2424 Objective")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="longest wait for each of the NumPy side's records "
+                        "(default: %(default)g)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    try:
-        rest, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
-    except ExperimentError as err:
-        parser.error(str(err))
-    args = parser.parse_args(rest)
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be at least 1")
+    return parser
 
-    # Lightning's start-up chatter (devices, tips) would bury the table; warnings still show.
-    for name in ("pytorch_lightning", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    from compare.report import ParityError
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison; 0 for PASS, 1 for FAIL or missing or unsafe data, 2 for a usage or
+    config mistake (one line on stderr)."""
+    try:
+        args, parts = parse_command_line(build_parser(), argv)
+        if args.steps is not None and args.steps < 1:
+            raise not_allowed("--steps", args.steps, "the number of steps must be >= 1")
+        if args.timeout <= 0:
+            raise not_allowed("--timeout", args.timeout, "the time limit must be > 0 seconds")
+        if args.numpy_side is not None:
+            check_spec(args.numpy_side)
+        source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
+                                   DEFAULT_EXPERIMENT)
+        exp = load_experiment(source, parts.overrides, parts.flags)
+    except user_errors() as err:
+        return report(err)
+
+    # SIGINT/SIGTERM: the NumPy side's process is stopped as the run unwinds (NumpyProcess.stop)
+    return run_interruptible(lambda: run(args, exp),
+                             "interrupted ({}): the run stopped before a verdict")
+
+
+def run(args: Namespace, exp: Experiment) -> int:
+    """The parity run; prints the report and returns the exit status."""
+    from lightning_ref.quiet import quiet_lightning
+
+    quiet_lightning()  # Lightning's start-up chatter would bury the table
+    from compare.parity_report import ParityError
     from compare.run import run_parity
-    from numpy_impl.data import DatasetNotFoundError, UnsafePickleError
 
     try:
-        side = numpy_side_from(args.numpy_side) if args.numpy_side else None
-        report = run_parity(args.experiment, overrides, steps=args.steps, numpy_side=side,
-                            log_dir=args.log_dir, tolerance=args.tolerance,
-                            strict=args.fail_fast, progress=not args.no_progress)
+        report_ = run_parity(exp, steps=args.steps, numpy_side=args.numpy_side,
+                             log_dir=args.log_dir, tolerance=args.tolerance,
+                             strict=args.fail_fast, progress=not args.no_progress,
+                             timeout=args.timeout)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
-            return 1
-        report = err.report
-    except (ExperimentError, DatasetNotFoundError, UnsafePickleError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if report.summary.get("rank", 0) != 0:
-        return 0  # under DDP, rank 0 compares and judges
-    print(render(report))
-    return 0 if report.passed else 1
+            return EXIT_FAILED
+        report_ = err.report
+    except NumpySideError as err:
+        print(f"error: {err}" + (f"\n{err.frames}" if err.frames else ""), file=sys.stderr)
+        return EXIT_ERRORED
+    except user_errors() as err:
+        return report(err)
+    if report_.summary.get("rank", 0) != 0:
+        return EXIT_OK  # under DDP, rank 0 compares and judges
+    print(render(report_))
+    return exit_status(failed=not report_.passed, errored=False)
 
 
 def render(report) -> str:  # noqa: ANN001 (a ParityReport)
@@ -122,9 +140,9 @@ def render(report) -> str:  # noqa: ANN001 (a ParityReport)
                                                    report.summary["learning rates"]))
     lines += ["", report.verdict()]
     if report.log_dir is not None:
-        lines.append(f"TensorBoard: both sides' curves (numpy/..., lightning/...) and "
-                     f"parity/max_rel_error in {report.log_dir}\n  view: tensorboard --logdir "
-                     f"{report.log_dir}")
+        lines.append(f"TensorBoard: {report.log_dir}/ holds the runs numpy and lightning (the "
+                     "same tags, so each chart overlays both sides) and parity (the error of "
+                     f"every step)\n  view: {tensorboard_command(report.log_dir)}")
     return "\n".join(lines)
 
 

@@ -1,20 +1,28 @@
 """Lockstep: every NumPy record held against what the Lightning reference just did.
 
-Lightning's Trainer drives the run. :class:`ParityCallback` takes the NumPy trainer's next
-record at the matching hook and hands both sides' values to :class:`Lockstep`:
+Lightning's Trainer drives the run; the NumPy side (:class:`compare.numpy_side.NumpyProcess`, a
+child process) hands over its records in order. :class:`ParityCallback` takes the next record at
+the matching hook and hands both sides' values to :class:`Lockstep`:
 
+* ``setup``: the NumPy side starts;
 * ``on_train_start``: the initial parameters (bit-identical);
 * ``on_train_batch_start``: the step's batch X and Y (bit-identical), the step and the epoch;
 * ``on_before_optimizer_step`` (gradients computed, parameters not yet updated): the learning
   rate, the batch's loss and cost J as the module logged them, and every ``param.grad``;
-* ``on_train_batch_end``: every parameter after the update.
+* ``on_train_batch_end``: every parameter after the update;
+* after every validation, :meth:`Lockstep.validation` with the step and Lightning's
+  ``callback_metrics`` (``val/loss``, ``val/cost``, ``val/acc``, ``train/acc``): the NumPy side
+  must have validated after the same update, with the same values. Lightning's own loop (the
+  "epoch" rule) is compared at ``on_validation_end``; the "starter" rule
+  (:class:`lightning_ref.callbacks.StarterValidation`, which runs after this callback's
+  ``on_train_batch_end``) at the next hook, ``on_train_batch_start`` of the next step or
+  ``on_train_end``;
+* ``on_test_end``: the test metrics against the NumPy side's final weights on the test set.
 
-Validations and tests are compared where Lightning logs them: :class:`ParityLogger` (Lightning's
-TensorBoardLogger, writing under ``lightning/``) passes every logged validation (``val/loss``,
-``val/cost``, ``val/acc``, ``train/acc``) and test to the lockstep with its step, so both the
-values and the steps at which each side validates are checked. After ``fit``, :meth:`Lockstep.end`
-compares how training ended (last step, early-stopping step, best step), the final (restored)
-parameters and their metrics on every part of the split.
+After ``fit``, :meth:`Lockstep.end` compares how training ended (last step, early-stopping
+step, best step), the final (restored) parameters and their metrics on every part of the split.
+A record the NumPy side could not produce (it raised, hung, exited) raises
+:class:`compare.numpy_side.NumpySideError` from the hook that asked for it.
 
 Under DDP the NumPy side runs once, on rank 0: the ranks' shares of each batch are gathered
 there, the gradients are DDP's averages and the logged losses are synced means, so rank 0
@@ -24,9 +32,10 @@ stop together.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pytorch_lightning as pl
@@ -36,16 +45,29 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
-from compare.numpy_side import EndRecord, InitRecord, NumpyRun
-from compare.report import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.numpy_side import EndRecord, InitRecord, NumpyProcess
+from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
+from lightning_ref.callbacks import starter_validates
+from numpy_impl.runfiles import new_version_dir
 from numpy_impl.steps import StepRecord, ValidationRecord
+from numpy_impl.tensorboard import EventWriter
 
-NUMPY_PREFIX, LIGHTNING_PREFIX, PARITY_TAG = "numpy", "lightning", "parity/max_rel_error"
+PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_error"
+#: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
+#: round-off (~1e-16), instead of at minus infinity.
+PARITY_LOG10_FLOOR = -18.0
 VALIDATION_KEYS = ("val/loss", "val/cost", "val/acc", "train/acc")
 TEST_KEYS = ("test/loss", "test/cost", "test/acc")
 
-Scalar = Callable[[str, float, int], None]
+
+
+class Curves(Protocol):
+    """Where a comparison's curves go (see :class:`ParityRuns`)."""
+
+    def numpy(self, values: Mapping[str, float], step: int) -> None: ...
+
+    def parity(self, max_rel_error: float, step: int) -> None: ...
 
 
 class Lockstep:
@@ -53,23 +75,24 @@ class Lockstep:
 
     Every comparison updates the report's per-quantity maxima; the first element beyond the
     tolerance becomes a :class:`Mismatch`. With ``strict`` it raises :class:`ParityError` at
-    once (``raise_at_once``; under DDP the callback raises instead, on every rank together);
-    otherwise the run goes on and the report collects the first mismatch of each quantity.
-    ``scalar(tag, value, step)`` receives the NumPy curves and the per-step max relative error.
+    once (under DDP the callback holds it and raises on every rank together); otherwise the run
+    goes on and the report collects the first mismatch of each quantity. ``curves`` receives the
+    NumPy side's curves (the Lightning reference logs its own) and the per-step max relative
+    error.
+
+    The flow's state: ``current``, the NumPy update matching the one Lightning is making, and
+    ``final``, the NumPy side's end record once taken (before Lightning's end if the NumPy side
+    ended first: then nothing is left to compare step by step).
     """
 
-    def __init__(self, numpy_run: NumpyRun, report: ParityReport, strict: bool = True,
-                 scalar: Scalar | None = None) -> None:
+    def __init__(self, numpy_run: NumpyProcess, report: ParityReport, strict: bool = True,
+                 curves: Curves | None = None) -> None:
         self.numpy, self.report, self.strict = numpy_run, report, strict
-        self.scalar = scalar or (lambda tag, value, step: None)
-        self.raise_at_once = True
-        self.in_sync = True  # False once one side ended training before the other
+        self.curves = curves
+        self.set_sizes: dict[str, int] = {}  # images in "train", "val", "test" (set at setup)
         self.current: StepRecord | None = None
-        self.end_record: EndRecord | None = None
-        self.set_sizes: dict[str, int] = {}  # images in "train", "val", "test"
+        self.final: EndRecord | None = None
         self._step_error: dict[int, float] = {}  # per-step max rel error, until written
-        self._curve = True  # False after fit: the end's comparisons are not a training step
-        self._mismatched: set[str] = set()
 
     # ------------------------------------------------------------------ comparing
 
@@ -82,14 +105,13 @@ class Lockstep:
                 else difference(numpy_value, lightning_value))
         self.report.quantities.setdefault(quantity, QuantityStats(tol)).add(
             step, diff.max_abs, diff.max_rel)
-        if step is not None and self._curve:
+        if step is not None and self.final is None:  # a training step's, not the end's
             self._step_error[step] = max(self._step_error.get(step, 0.0), diff.max_rel)
-        if diff.exceeds(tol) and quantity not in self._mismatched:
-            self._mismatched.add(quantity)
+        if diff.exceeds(tol) and all(m.quantity != quantity for m in self.report.mismatches):
             mismatch = Mismatch(step, epoch, quantity, diff.index, diff.numpy_value,
                                 diff.lightning_value, diff.max_rel, tol)
             self.report.mismatches.append(mismatch)
-            if self.strict and self.raise_at_once:
+            if self.strict:
                 raise ParityError(mismatch, self.report)
         return diff
 
@@ -119,12 +141,11 @@ class Lockstep:
     def batch(self, step: int, epoch: int, X: np.ndarray, Y: np.ndarray) -> None:
         """The start of update ``step``: the same batch, bit for bit, at the same step."""
         self.flush(before=step)
-        if not self.in_sync:
+        if self.final is not None:
             return
-        record = self._next_step(step)
+        self.current = record = self._next_step(step)
         if record is None:
             return
-        self.current = record
         self.check(step, epoch, "batch X", record.X, X, EXACT)
         self.check(step, epoch, "batch Y", record.Y, Y, EXACT)
         self.check(step, epoch, "step", record.step, step, discrete=True)
@@ -133,15 +154,15 @@ class Lockstep:
         rates = self.report.summary.setdefault("learning rates", [])
         if not rates or rates[-1] != record.lr:
             rates.append(record.lr)
-        for tag, value in (("train/loss", record.loss), ("train/cost", record.cost),
-                           ("lr", record.lr), ("epoch", record.epoch)):
-            self.scalar(f"{NUMPY_PREFIX}/{tag}", value, step)
+        if self.curves is not None:
+            self.curves.numpy({"train/loss": record.loss, "train/cost": record.cost,
+                               "lr": record.lr, "epoch": record.epoch}, step)
 
     def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
                       grads: Mapping[str, np.ndarray]) -> None:
         """Gradients computed, parameters not yet updated."""
         record = self.current
-        if not self.in_sync or record is None:
+        if record is None:
             return
         self.check(step, epoch, "lr", record.lr, lr)
         self.check(step, epoch, "loss", record.loss, loss)
@@ -150,23 +171,18 @@ class Lockstep:
             self.check(step, epoch, f"grad {name}", record.grads[name], grads[name])
 
     def after_update(self, step: int, epoch: int, params: Mapping[str, np.ndarray]) -> None:
+        """The parameters after update ``step``."""
         record = self.current
-        if not self.in_sync or record is None:
+        if record is None:
             return
         for name in (n for n in record.params if n in params):
             self.check(step, epoch, name, record.params[name], params[name])
 
-    def logged(self, metrics: Mapping[str, float], step: int) -> None:
-        """Whatever Lightning logged at ``step``: validations and tests are compared."""
-        if "val/loss" in metrics:
-            self.validation(step, metrics)
-        if "test/loss" in metrics:
-            self.test(metrics, step)
-
     def validation(self, step: int, metrics: Mapping[str, float]) -> None:
         """Lightning validated after update ``step``: so must the NumPy side, with the same
-        values."""
-        if not self.in_sync:
+        values (``metrics``: Lightning's ``val/loss``, ``val/cost``, ``val/acc``,
+        ``train/acc``)."""
+        if self.final is not None:
             return
         record = self.numpy.peek()
         if not (isinstance(record, ValidationRecord) and record.step == step):
@@ -178,14 +194,14 @@ class Lockstep:
         for key in VALIDATION_KEYS:
             self.metric(step, record.epoch, key, record.metrics[key],
                         metrics.get(key, float("nan")))
-            self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+        if self.curves is not None:
+            self.curves.numpy({key: record.metrics[key] for key in VALIDATION_KEYS}, step)
 
     def end(self, last_step: int | None, stopped_step: int | None, best_step: int | None,
             params: Mapping[str, np.ndarray], metrics: Mapping[str, float]) -> None:
         """After fit: how training ended, the final (restored) weights, their metrics."""
         self.flush()
-        self._curve = False
-        record = self.end_record or self._next_end(last_step, stopped_step)
+        record = self.final or self._next_end(last_step, stopped_step)
         if record is None:
             return
         self.check(last_step, None, "last step", record.last_step, last_step, discrete=True)
@@ -195,26 +211,27 @@ class Lockstep:
             self.check(last_step, None, "best step", record.best_step, best_step, discrete=True)
         for name in (n for n in record.params if n in params):
             self.check(last_step, None, f"final {name}", record.params[name], params[name])
-        for key in (k for k in record.metrics if k in metrics):
-            if not key.startswith("test/"):  # the test set: compared from Lightning's test loop
-                self.metric(last_step, None, f"final {key}", record.metrics[key], metrics[key])
+        final = {key: value for key, value in record.metrics.items()
+                 if key in metrics and not key.startswith("test/")}  # test: Lightning's test loop
+        for key, value in final.items():
+            self.metric(last_step, None, f"final {key}", value, metrics[key])
         self.summary(record, last_step, stopped_step, best_step)
         self.report.summary["final metrics"] = {
-            key: {"numpy": record.metrics[key], "lightning": metrics[key]}
-            for key in record.metrics if key in metrics and not key.startswith("test/")}
+            key: {"numpy": value, "lightning": metrics[key]} for key, value in final.items()}
 
-    def test(self, metrics: Mapping[str, float], step: int) -> None:
-        """Lightning's test loop against the NumPy side's final weights on the test set."""
-        record = self.end_record
+    def test(self, step: int, metrics: Mapping[str, float]) -> None:
+        """Lightning's test loop (logged at ``step``) against the NumPy side's final weights on
+        the test set."""
+        record = self.final
         if record is None:
             return
-        for key in TEST_KEYS:
-            if key in record.metrics:
-                self.metric(record.last_step, None, key, record.metrics[key],
-                            metrics.get(key, float("nan")))
-                self.report.summary.setdefault("final metrics", {})[key] = {
-                    "numpy": record.metrics[key], "lightning": metrics.get(key, float("nan"))}
-                self.scalar(f"{NUMPY_PREFIX}/{key}", record.metrics[key], step)
+        for key in (k for k in TEST_KEYS if k in record.metrics):
+            lightning_value = metrics.get(key, float("nan"))
+            self.metric(record.last_step, None, key, record.metrics[key], lightning_value)
+            self.report.summary.setdefault("final metrics", {})[key] = {
+                "numpy": record.metrics[key], "lightning": lightning_value}
+            if self.curves is not None:
+                self.curves.numpy({key: record.metrics[key]}, step)
 
     def summary(self, record: EndRecord, last_step: int | None, stopped_step: int | None,
                 best_step: int | None) -> None:
@@ -246,7 +263,7 @@ class Lockstep:
         end while Lightning trains on, is a mismatch."""
         record = self._next_past_validations()
         if isinstance(record, EndRecord):
-            self.end_record, self.in_sync = record, False
+            self.final = record
             quantity = "stopped step" if record.stopped_step is not None else "last step"
             value = record.stopped_step if record.stopped_step is not None else record.last_step
             self.check(step, None, quantity, value, f"training on at step {step}", discrete=True)
@@ -258,14 +275,13 @@ class Lockstep:
         """The NumPy side's end record; an update it makes after Lightning ended is a mismatch."""
         record = self._next_past_validations()
         if isinstance(record, StepRecord):
-            self.in_sync = False
             quantity = "stopped step" if stopped_step is not None else "last step"
             value = stopped_step if stopped_step is not None else last_step
             self.check(record.step, record.epoch, quantity, f"training on at step {record.step}",
                        value, discrete=True)
             return None
         assert isinstance(record, EndRecord), f"expected the end, got {record}"
-        self.end_record = record
+        self.final = record
         return record
 
     def flush(self, before: int | None = None) -> None:
@@ -273,35 +289,53 @@ class Lockstep:
         for step in sorted(self._step_error):
             if before is not None and step >= before:
                 break
-            self.scalar(PARITY_TAG, self._step_error.pop(step), step)
+            error = self._step_error.pop(step)
+            if self.curves is not None:
+                self.curves.parity(error, step)
 
 
-class ParityLogger(TensorBoardLogger):
-    """Lightning's TensorBoardLogger writing its metrics as ``lightning/<tag>`` (the NumPy side
-    writes ``numpy/<tag>`` into the same run), which also passes every logged validation and
-    test to the lockstep."""
+class ParityRuns:
+    """The TensorBoard runs of one comparison, in a new ``log_dir/<experiment>/version_N/``:
+    ``numpy`` and ``lightning`` hold the two sides' curves under the same tags (so TensorBoard
+    draws each tag's two curves in one chart), and ``parity`` the largest relative error of
+    every step (``parity/max_rel_error`` and, readable at ~1e-15, ``parity/log10_max_rel_error``).
+    ``lightning`` is the TensorBoardLogger the Trainer writes through. Under DDP only rank 0
+    writes (the other ranks' logger writes nothing, as Lightning's loggers do)."""
 
-    LOGGER_JOIN_CHAR = "/"
-
-    def __init__(self, save_dir: str, name: str, lockstep: Lockstep | None = None) -> None:
-        super().__init__(save_dir, name=name, prefix=LIGHTNING_PREFIX, default_hp_metric=False)
-        self.lockstep = lockstep
+    def __init__(self, log_dir: str | Path, name: str) -> None:
+        if rank_zero_only.rank == 0:
+            self.root = new_version_dir(Path(log_dir) / name)
+            self._numpy, self._parity = EventWriter(self.root / "numpy"), EventWriter(
+                self.root / "parity")
+        else:
+            self.root = Path(log_dir) / name / "not-rank-0"
+        self.lightning = TensorBoardLogger(str(self.root), name="", version="lightning",
+                                           default_hp_metric=False)
 
     @rank_zero_only
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        super().log_metrics(metrics, step)
-        if self.lockstep is not None and step is not None and self.lockstep.numpy.started:
-            self.lockstep.logged({k: float(v) for k, v in metrics.items()}, step)
+    def numpy(self, values: Mapping[str, float], step: int) -> None:
+        self._numpy.scalars(values, step)
 
     @rank_zero_only
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        """Write one scalar (a NumPy curve or the parity error) into the run."""
-        self.experiment.add_scalar(tag, value, step)
+    def parity(self, max_rel_error: float, step: int) -> None:
+        log10 = math.log10(max_rel_error) if max_rel_error > 0 else PARITY_LOG10_FLOOR
+        self._parity.scalars({PARITY_TAG: max_rel_error,
+                              PARITY_LOG10_TAG: max(log10, PARITY_LOG10_FLOOR)}, step)
+
+    @rank_zero_only
+    def close(self, hparams: Mapping[str, Any], metrics: list[str]) -> None:
+        """The run's hyperparameters for the HParams view of both sides' runs, then close."""
+        self._numpy.hparams(hparams, metrics)
+        EventWriter(self.lightning.log_dir).hparams(hparams, metrics)
+        self.lightning.finalize("success")
+        for writer in (self._numpy, self._parity):
+            writer.close()
 
 
-def _correct(accuracy: float, n: int) -> str:
-    """An accuracy of a set of n images as its number of correct predictions, 'k/n'."""
-    return f"{round(accuracy * n)}/{n}" if np.isfinite(accuracy) else str(accuracy)
+def _correct(accuracy: float, n: int) -> str | float:
+    """An accuracy of a set of n images as its number of correct predictions, 'k/n' (a
+    non-finite accuracy stays a float, which never compares equal)."""
+    return f"{round(accuracy * n)}/{n}" if np.isfinite(accuracy) else accuracy
 
 
 def _numpy(tensors: Mapping[str, Tensor | None]) -> dict[str, np.ndarray]:
@@ -314,18 +348,17 @@ class ParityCallback(Callback):
     def __init__(self, lockstep: Lockstep) -> None:
         self.lockstep = lockstep
         self.active = False  # True where the NumPy side runs: the only process, or rank 0
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # under DDP: rank 0's, until the next _sync
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":
             return
         self.active = trainer.is_global_zero
-        self.lockstep.raise_at_once = trainer.world_size == 1
         self.lockstep.set_sizes = trainer.datamodule.split.sizes()
         if self.active:
             self.lockstep.report.summary["processes"] = trainer.world_size
-            if trainer.logger is not None:
-                self.lockstep.report.log_dir = Path(trainer.logger.log_dir)
+            if trainer.logger is not None:  # the lightning run of a ParityRuns
+                self.lockstep.report.log_dir = Path(trainer.logger.log_dir).parent
             self.lockstep.numpy.start()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -333,6 +366,7 @@ class ParityCallback(Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:
+        self._starter_validation(trainer, pl_module)
         X, Y = batch
         if trainer.world_size > 1:  # each rank holds its share: put the whole batch together
             axis = trainer.datamodule.axis
@@ -354,12 +388,28 @@ class ParityCallback(Callback):
                    trainer.current_epoch, _numpy(dict(pl_module.named_parameters())))
         self._sync(trainer)
 
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Lightning's own validation loop (the "epoch" rule), after update global_step - 1."""
+        if not trainer.sanity_checking:
+            self._call(trainer, self.lockstep.validation, trainer.global_step - 1,
+                       _metrics(trainer, VALIDATION_KEYS))
+
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._starter_validation(trainer, pl_module)
         self._sync(trainer)
 
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                     exception: BaseException) -> None:
-        self.lockstep.numpy.stop()
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._call(trainer, self.lockstep.test, trainer.global_step,
+                   _metrics(trainer, TEST_KEYS))
+
+    def _starter_validation(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The "starter" rule's validation after the last update, if it made one: StarterValidation
+        measures it in its on_train_batch_end, which runs after this callback's, so it is
+        compared at the next hook (the next batch's start, or the end of training)."""
+        if (getattr(pl_module, "validation", None) == "starter" and trainer.global_step > 0
+                and starter_validates(trainer)):
+            self._call(trainer, self.lockstep.validation, trainer.global_step - 1,
+                       _metrics(trainer, VALIDATION_KEYS))
 
     def _call(self, trainer: pl.Trainer, method: Callable[..., None], *args: Any) -> None:
         """Run a comparison where the NumPy side is; under DDP keep its failure for _sync."""
@@ -374,18 +424,24 @@ class ParityCallback(Callback):
 
     def _sync(self, trainer: pl.Trainer) -> None:
         """Under DDP: every rank learns rank 0's verdict and stops (or raises) with it."""
+        lockstep = self.lockstep
         if trainer.world_size > 1:
-            lockstep = self.lockstep
-            state = (lockstep.report.mismatch, repr(self._error) if self._error else None,
-                     lockstep.in_sync)
-            mismatch, error, in_sync = trainer.strategy.broadcast(state, src=0)
+            state = (lockstep.report.mismatch if lockstep.strict else None,
+                     repr(self._error) if self._error else None, lockstep.final is not None)
+            mismatch, error, numpy_ended = trainer.strategy.broadcast(state, src=0)
+            if mismatch is not None:
+                raise ParityError(mismatch, lockstep.report if self.active else None)
             if error is not None:
                 if self._error is not None:
                     raise self._error
                 raise RuntimeError(f"rank 0 failed: {error}")
-            if mismatch is not None and lockstep.strict:
-                raise ParityError(mismatch, lockstep.report if self.active else None)
         else:
-            in_sync = self.lockstep.in_sync
-        if not in_sync:
-            trainer.should_stop = True  # one side has ended: nothing left to compare
+            numpy_ended = lockstep.final is not None
+        if numpy_ended:
+            trainer.should_stop = True  # the NumPy side has ended: nothing left to compare
+
+
+def _metrics(trainer: pl.Trainer, keys: tuple[str, ...]) -> dict[str, float]:
+    """Those of ``keys`` that Lightning's last validation or test put in callback_metrics."""
+    return {key: float(trainer.callback_metrics[key]) for key in keys
+            if key in trainer.callback_metrics}

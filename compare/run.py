@@ -7,59 +7,67 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.loggers import TensorBoardLogger
 
-from compare.lockstep import Lockstep, ParityCallback, ParityLogger
-from compare.numpy_side import NumpyRun, NumpySide
-from compare.report import ParityError, ParityReport
+from compare.lockstep import Lockstep, ParityCallback, ParityRuns
+from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
+from compare.parity_report import ParityError, ParityReport
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
-from lightning_ref.fit import TRAINER_DEFAULTS, final_metrics, lightning_validation_batches
-from lightning_ref.models import MODELS, ParityModule
+from lightning_ref.fit import build, final_metrics
+from lightning_ref.models import ParityModule
+from numpy_impl import runfiles
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.train import HPARAM_METRICS, hparams_of
 
-RUNS_DIR = Path("runs") / "compare"
+RUNS_DIR = runfiles.RUNS_DIR / "compare"
 
 
-def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: ParityLogger,
+def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: TensorBoardLogger,
                     steps: int | None = None, progress: bool = False
                     ) -> tuple[pl.Trainer, ParityModule, ExperimentDataModule]:
-    """The Lightning reference for ``exp``, built from its file's sections as LightningCLI
-    (``python -m lightning_ref.fit``) builds it: ``model.init_args`` for the module,
-    ``data`` plus the seed for the data module, ``trainer`` over the CLI's defaults. compare adds
-    its callback and logger and, with ``steps``, ``max_steps``."""
-    config = exp.config
-    trainer_args: dict[str, Any] = {**TRAINER_DEFAULTS, **(config.get("trainer") or {})}
-    datamodule = ExperimentDataModule(**(config.get("data") or {}), seed=exp.seed,
-                                      precision=trainer_args["precision"])
-    model = MODELS[exp.model](**(config["model"].get("init_args") or {}),
-                              initial_parameters=datamodule.initial_parameters)
-    trainer_args.update(callbacks=callbacks, logger=logger, default_root_dir=logger.save_dir,
-                        enable_progress_bar=progress, enable_model_summary=False,
-                        limit_val_batches=lightning_validation_batches(model.validation))
+    """The Lightning reference for ``exp``, parsed and instantiated by the LightningCLI of
+    ``python -m lightning_ref.fit`` (:func:`lightning_ref.fit.build`); compare adds its
+    callbacks and logger and, with ``steps``, ``max_steps``."""
+    trainer_overrides: dict[str, Any] = {
+        "callbacks": callbacks, "logger": logger, "default_root_dir": logger.save_dir,
+        "enable_progress_bar": progress, "enable_model_summary": False}
     if steps is not None:
-        trainer_args["max_steps"] = steps
-    return pl.Trainer(**trainer_args), model, datamodule
+        trainer_overrides["max_steps"] = steps
+    cli = build(exp, save_config=False, **trainer_overrides)
+    return cli.trainer, cli.model, cli.datamodule
 
 
 def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
                overrides: dict[str, Any] | None = None, steps: int | None = None,
-               numpy_side: NumpySide | None = None, log_dir: str | Path = RUNS_DIR,
+               numpy_side: NumpySide | str | None = None, log_dir: str | Path = RUNS_DIR,
                tolerance: float | None = None, strict: bool = True,
-               progress: bool = False) -> ParityReport:
+               progress: bool = False, timeout: float = DEFAULT_TIMEOUT,
+               memory: int = DEFAULT_MEMORY) -> ParityReport:
     """Train ``experiment`` (a name under configs/, a YAML path, or an Experiment) with the
     NumPy side and the Lightning reference in lockstep and compare them at every step.
 
     Args:
         overrides: dotted fields, e.g. ``{"model.lam": 0.1, "trainer.precision": "32-true"}``.
         steps: stop both sides after this many updates.
-        numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own).
-        log_dir: the TensorBoard run goes to ``log_dir/<experiment>/version_N``.
+        numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own), or
+            ``"module:NAME"`` naming them (imported in the NumPy side's process, see
+            :func:`compare.numpy_side.load_side`).
+        log_dir: the TensorBoard runs go to ``log_dir/<experiment>/version_N/`` (``numpy``,
+            ``lightning`` and ``parity``: :class:`compare.lockstep.ParityRuns`).
         tolerance: the largest relative error per element (default: 1e-10 for float64,
             1e-4 for float32; see :mod:`compare.tolerance`).
         strict: raise :class:`ParityError` at the first mismatch; otherwise run to the end and
             report every quantity's largest error (``report.mismatches``, ``report.passed``).
         progress: show Lightning's progress bar.
+        timeout: seconds to wait for each of the NumPy side's records.
+        memory: bytes the NumPy side's process may allocate (beyond what it inherits).
+
+    Raises:
+        ParityError: the sides disagree (with ``strict``).
+        NumpySideError: the NumPy side raised, hung, exited, ran out of memory or could not be
+            loaded (``.kind``); no verdict.
 
     Under DDP (``trainer.strategy: ddp``) every process returns; only rank 0's report holds
     the comparisons (``report.summary["rank"]``).
@@ -68,20 +76,21 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
            else load_experiment(experiment, overrides))
     report = ParityReport(exp.name, exp.dtype,
                           TOLERANCES[exp.dtype] if tolerance is None else tolerance)
-    numpy_run = NumpyRun(exp, numpy_side, steps)
-    logger = ParityLogger(str(log_dir), exp.name)
-    lockstep = Lockstep(numpy_run, report, strict, scalar=logger.scalar)
-    logger.lockstep = lockstep
+    numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory)
+    runs = ParityRuns(log_dir, exp.name)
+    lockstep = Lockstep(numpy_run, report, strict, curves=runs)
     callback = ParityCallback(lockstep)
-    trainer, model, datamodule = lightning_parts(exp, [callback], logger, steps, progress)
+    trainer, model, datamodule = lightning_parts(exp, [callback], runs.lightning, steps,
+                                                 progress)
     try:
-        trainer.fit(model, datamodule=datamodule)  # ParityError here: the first mismatch
+        # ParityError here: the first mismatch; NumpySideError: the NumPy side failed
+        trainer.fit(model, datamodule=datamodule)
         if callback.active:
             lockstep.end(*_how_training_ended(trainer), _params(model),
                          final_metrics(model, datamodule))
         if datamodule.has_test:
             trainer.test(model, datamodule=datamodule, verbose=False)
-    finally:
+    finally:  # whatever ended the run (an error, Ctrl-C, SIGTERM): no NumPy process outlives it
         numpy_run.stop()
         if datamodule.split is not None:
             sizes = ", ".join(f"{k} {v}" for k, v in datamodule.split.sizes().items())
@@ -89,7 +98,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     report.summary["rank"] = trainer.global_rank
     if trainer.is_global_zero:
         lockstep.flush()
-        logger.finalize("success")
+        runs.close(hparams_of(exp), [m for m in HPARAM_METRICS
+                                     if m in report.summary.get("final metrics", {})])
     if strict and report.mismatch is not None:
         raise ParityError(report.mismatch, report)
     return report

@@ -35,8 +35,9 @@ def test_default_experiment_passes(tmp_path: Path) -> None:
         assert f"\n{row} " in out.stdout
     assert "\nPASS: 12 steps" in out.stdout
     run_dir = Path("runs", "compare", "tdt4265", "task2b", "version_0")
-    assert f"tensorboard --logdir {run_dir}" in out.stdout
-    assert list((tmp_path / run_dir).glob("events.out.tfevents.*"))
+    assert f"-m tensorboard.main --logdir {run_dir}" in out.stdout
+    for side in ("numpy", "lightning", "parity"):
+        assert list((tmp_path / run_dir / side).glob("events.out.tfevents.*")), side
 
 
 def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
@@ -50,9 +51,11 @@ def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
 def test_bad_arguments(capsys: pytest.CaptureFixture) -> None:
     assert main(["no/such_experiment", "--no-progress"]) == 2
     assert "no experiment 'no/such_experiment'" in capsys.readouterr().err
-    assert main(["--numpy-side", "compare.wrong:nothing"]) == 2
-    with pytest.raises(SystemExit):
-        main(["--steps", "0"])
+    assert main(["--numpy-side", "compare.wrong"]) == 2
+    assert "expected module:NAME" in capsys.readouterr().err
+    assert main(["--steps", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --steps: 0 is not allowed: the number of steps must be >= 1\n")
 
 
 @pytest.mark.parametrize("experiment, overrides, expected", [
@@ -81,14 +84,17 @@ def test_ddp_stops_every_rank_at_the_first_mismatch(tmp_path: Path) -> None:
 
 def test_numpy_side_names_a_side_or_a_piece() -> None:
     from compare import wrong
-    from compare.__main__ import numpy_side_from
+    from compare.numpy_side import check_spec, load_side
     from numpy_impl import tdt4265
 
-    assert numpy_side_from("compare.wrong:NO_MEAN_GRADIENT") is wrong.NO_MEAN_GRADIENT
-    assert numpy_side_from("numpy_impl.tdt4265:SoftmaxModel").model_class is (
-        tdt4265.SoftmaxModel)
-    assert numpy_side_from("compare.wrong:SkippedShuffle").trainer_class is wrong.SkippedShuffle
-    assert numpy_side_from("compare.wrong:REGULARISED_BIAS").objective is wrong.REGULARISED_BIAS
-    for spec in ("compare.wrong", "compare.wrong:NOTHING", "no_such_module:X"):
+    assert load_side("compare.wrong:NO_MEAN_GRADIENT") is wrong.NO_MEAN_GRADIENT
+    assert load_side("numpy_impl.tdt4265:SoftmaxModel").model_class is tdt4265.SoftmaxModel
+    assert load_side("compare.wrong:SkippedShuffle").trainer_class is wrong.SkippedShuffle
+    assert load_side("compare.wrong:REGULARISED_BIAS").objective is wrong.REGULARISED_BIAS
+    for spec in ("compare.wrong:NOTHING", "no_such_module:X"):
+        check_spec(spec)  # the form is right; loading it fails (in the NumPy side's process)
+        with pytest.raises(ImportError):
+            load_side(spec)
+    for spec in ("compare.wrong", "compare.wrong:", ":X"):
         with pytest.raises(ExperimentError, match="module:NAME"):
-            numpy_side_from(spec)
+            check_spec(spec)

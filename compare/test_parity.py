@@ -153,20 +153,27 @@ def test_flips_on_mnist(log_dir: Path) -> None:
 
 
 def test_tensorboard_overlays_both_sides(log_dir: Path) -> None:
-    """One run directory: the same tags under numpy/ and lightning/, and the parity curve."""
+    """Two runs, numpy and lightning, with the same tags at the same steps (so TensorBoard draws
+    each tag's two curves in one chart), a parity run with the error of every step (also as
+    log10, readable at ~1e-15), and both sides' hyperparameters in the HParams view."""
     report = parity("dd2424/setting2", {**DD2424_MNIST, "trainer.max_epochs": 1}, log_dir)
     assert report.log_dir is not None and report.log_dir.is_relative_to(log_dir)
-    events = EventAccumulator(str(report.log_dir))
-    events.Reload()
-    tags = set(events.Tags()["scalars"])
+    runs = {}
+    for side in ("numpy", "lightning", "parity"):
+        runs[side] = EventAccumulator(str(report.log_dir / side), size_guidance={"scalars": 0})
+        runs[side].Reload()
     for tag in ("train/loss", "train/cost", "lr", "val/loss", "val/cost", "val/acc",
                 "train/acc", "test/loss", "test/acc"):
-        assert {f"numpy/{tag}", f"lightning/{tag}"} <= tags, tag
-        numpy_steps = [e.step for e in events.Scalars(f"numpy/{tag}")]
-        assert numpy_steps == [e.step for e in events.Scalars(f"lightning/{tag}")], tag
-    parity_curve = events.Scalars("parity/max_rel_error")
-    assert [e.step for e in parity_curve] == list(range(report.steps))
-    assert max(e.value for e in parity_curve) < 1e-13
+        steps = {side: [e.step for e in runs[side].Scalars(tag)] for side in ("numpy",
+                                                                               "lightning")}
+        assert steps["numpy"] == steps["lightning"] and steps["numpy"], tag
+    for side in ("numpy", "lightning"):
+        assert "_hparams_/experiment" in runs[side].PluginTagToContent("hparams"), side
+    errors = runs["parity"].Scalars("parity/max_rel_error")
+    assert [e.step for e in errors] == list(range(report.steps))
+    assert max(e.value for e in errors) < 1e-13
+    log10 = [e.value for e in runs["parity"].Scalars("parity/log10_max_rel_error")]
+    assert all(-18 <= v < -13 for v in log10)
 
 
 def test_multiple_bce_where_sigmoids_saturate(log_dir: Path) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from compare.report import Mismatch, ParityReport, QuantityStats
+from compare.parity_report import Mismatch, ParityReport, QuantityStats
 from compare.tolerance import TOLERANCES, difference, discrete_difference, errors
 
 
@@ -41,10 +41,16 @@ def test_the_worst_element_is_named_with_both_values() -> None:
     assert d.index == (2, 1) and (d.numpy_value, d.lightning_value) == (0.0, 1e-3)
 
 
-def test_non_finite_values() -> None:
-    abs_err, rel_err = errors([np.nan, np.inf, 1.0, np.inf], [np.nan, np.inf, np.nan, 1.0])
-    assert list(rel_err) == [0.0, 0.0, 1.0, 1.0]
-    assert list(abs_err[:2]) == [0.0, 0.0] and math.isinf(abs_err[2])
+def test_non_finite_values_never_agree() -> None:
+    """Both sides at nan (or the same infinity) is a mismatch, not a match: two diverged runs
+    must not pass."""
+    abs_err, rel_err = errors([np.nan, np.inf, 1.0, np.inf, 2.0],
+                              [np.nan, np.inf, np.nan, 1.0, 2.0])
+    assert list(rel_err) == [1.0, 1.0, 1.0, 1.0, 0.0]
+    assert all(math.isinf(e) for e in abs_err[:4]) and abs_err[4] == 0
+    assert difference(np.nan, np.nan).exceeds(1e-10)
+    assert difference([np.inf, 0.0], [np.inf, 0.0]).exceeds(1e-10)
+    assert discrete_difference(np.nan, np.nan).max_rel == 1
 
 
 def test_shapes_and_discrete_values() -> None:

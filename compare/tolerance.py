@@ -18,8 +18,10 @@ quantity (max |grad w| = 0.15) the same difference is 3e-17. A wrong formula cha
 by a fraction of the quantity's size (a missing 1/N, a lambda instead of 2 lambda, a regularised
 bias), far above the tolerance.
 
-Equal non-finite elements (both nan, or the same infinity) count as equal; a non-finite element
-against anything else has abs_err inf and rel_err 1.
+A non-finite element (nan or an infinity) on either side is a mismatch, whatever the other side
+holds: abs_err inf and rel_err 1, the largest possible. Two runs that both diverge to nan agree
+on nothing that can be checked, so they must not pass; and a nan in a step number or count
+(``discrete_difference``) is a mismatch too.
 
 A quantity agrees when every element's rel_err is at most its tolerance: 1e-10 in float64 (two
 correct implementations differ by round-off, about 1e-15) and 1e-4 in float32. What must be
@@ -47,8 +49,8 @@ def errors(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     scale = (np.abs(a[finite_a]).max(initial=0.0) + np.abs(b[finite_b]).max(initial=0.0))
     with np.errstate(invalid="ignore", over="ignore"):
         abs_err = np.abs(a - b)
-    same = (a == b) | (np.isnan(a) & np.isnan(b))
     finite = finite_a & finite_b
+    same = (a == b) & finite
     abs_err = np.where(same, 0.0, np.where(finite, abs_err, np.inf))
     rel_err = np.where(same, 0.0, np.where(finite, abs_err / max(TINY, scale), 1.0))
     return abs_err, rel_err
@@ -89,7 +91,8 @@ def difference(numpy_value: Any, lightning_value: Any) -> Difference:
 
 def discrete_difference(numpy_value: Any, lightning_value: Any) -> Difference:
     """Values that must be equal, not close (step numbers, None for "did not happen"):
-    max_rel 0 when equal, 1 otherwise."""
-    same = numpy_value == lightning_value
+    max_rel 0 when equal, 1 otherwise; a non-finite float is never equal."""
+    same = numpy_value == lightning_value and not any(
+        isinstance(v, float) and not np.isfinite(v) for v in (numpy_value, lightning_value))
     return Difference(0.0 if same else np.inf, 0.0 if same else 1.0, None, numpy_value,
                       lightning_value)

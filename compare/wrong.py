@@ -1,6 +1,9 @@
 """Deliberately wrong NumPy sides: bugs that implementations of the two texts really contain,
 each of which compare must catch at the right step and quantity (``compare/test_wrong.py``).
 
+The last ones never reach a verdict (they raise, hang, exit or allocate far too much): compare
+must end them with a clear error instead.
+
 They also show how to plug an implementation of your own into compare: replace the TDT4265
 model or trainer class, or the DD2424 objective, with :class:`compare.NumpySide`, e.g.
 ``run_parity("tdt4265/task3b", numpy_side=NumpySide(model_class=MySoftmaxModel))`` or
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,3 +120,55 @@ ONE_BATCH_SHORT = NumpySide(trainer_class=OneBatchShort)
 LATE_PATIENCE = NumpySide(trainer_class=LatePatience)
 TEN_VALIDATIONS_PER_EPOCH = NumpySide(trainer_class=TenValidationsPerEpoch)
 VALIDATES_ONE_STEP_LATE = NumpySide(trainer_class=ValidatesOneStepLate)
+
+
+# ---------------------------------------------------------------------- no verdict at all
+# Student code that never lets compare judge it (compare/test_isolation.py): each misbehaves in
+# the second call of its backward, after update 0 was handed over. compare must end each with a
+# clear error (exit status 3), never hang, crash or pass.
+
+
+class _SecondBackward(tdt4265.SoftmaxModel):
+    """The softmax model, whose second ``backward`` calls :meth:`misbehave`."""
+
+    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 2:
+            self.misbehave()
+        super().backward(X, outputs, targets)
+
+    def misbehave(self) -> None:
+        raise NotImplementedError
+
+
+class RaisingBackward(_SecondBackward):
+    def misbehave(self) -> None:
+        raise ValueError("shapes (128,10) and (785,10) not aligned")
+
+
+class HangingBackward(_SecondBackward):
+    def misbehave(self) -> None:
+        while True:
+            pass
+
+
+class ExitingBackward(_SecondBackward):
+    def misbehave(self) -> None:
+        sys.exit(3)
+
+
+class OsExitBackward(_SecondBackward):
+    def misbehave(self) -> None:
+        os._exit(0)
+
+
+class GreedyBackward(_SecondBackward):
+    def misbehave(self) -> None:
+        self.buffer = np.empty(1 << 31)  # 16 GiB
+
+
+RAISES = NumpySide(model_class=RaisingBackward)
+HANGS = NumpySide(model_class=HangingBackward)
+EXITS = NumpySide(model_class=ExitingBackward)
+OS_EXITS = NumpySide(model_class=OsExitBackward)
+GREEDY = NumpySide(model_class=GreedyBackward)

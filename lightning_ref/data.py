@@ -16,17 +16,17 @@ from __future__ import annotations
 import types
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
 from numpy_impl import data as numpy_data
 from numpy_impl import dd2424, draws, splits
-from numpy_impl.experiments import PRECISIONS
+from numpy_impl.schema import PRECISIONS, Backend, DatasetName, Precision, SplitName
 from numpy_impl.splits import Split
 
 Batch = tuple[Tensor, Tensor]
@@ -128,12 +128,10 @@ class ExperimentDataModule(pl.LightningDataModule):
     :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
     """
 
-    def __init__(self, dataset: Literal["mnist", "cifar10"],
-                 split: Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"],
+    def __init__(self, dataset: DatasetName, split: SplitName,
                  root: str | None = None, download: bool = False, batch_size: int = 100,
                  shuffle: bool = False, flip: bool = False, val_size: int = 1000, seed: int = 0,
-                 backend: Literal["numpy", "torchvision"] = "numpy",
-                 precision: str = "64-true") -> None:
+                 backend: Backend = "numpy", precision: Precision = "64-true") -> None:
         super().__init__()
         self.save_hyperparameters()
         self.dataset, self.split_name = dataset, split
@@ -194,7 +192,7 @@ class ExperimentDataModule(pl.LightningDataModule):
         split = self.split
         if stage == "fit":  # say which data, in particular when it is the embedded subset
             sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
-            rank_zero_info(f"data: {split.description}\nimages: {sizes}")
+            rank_zero_only(print)(f"data: {split.description}\nimages: {sizes}")
         if self.flip:
             if split.layout != "columns":
                 raise ValueError("data.flip is part of the DD2424 recipe (its splits only)")

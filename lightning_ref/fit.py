@@ -1,51 +1,108 @@
-"""``python -m lightning_ref.fit [--config configs/...yaml] [--model.lam 0.1 ...]``.
+"""``python -m lightning_ref.fit [EXPERIMENT | --config configs/...yaml] [--model.lam 0.1 ...]``.
 
-LightningCLI over the experiment definitions in ``configs/``: ``--config`` selects one (default:
-TDT4265 task 2b on the embedded MNIST subset) and every field can be overridden on the command
-line (``--model.lam 0.1``, ``--trainer.max_epochs 5``, ``--data.root DIR``,
-``--data.download true``, ``--trainer.accelerator gpu``, ``--trainer.strategy ddp
---trainer.devices 2``). It fits, tests where the split has a test set, and ends by printing
-where the TensorBoard logs and the checkpoint are and the final metrics.
+LightningCLI over the experiment definitions in ``configs/``: a name (``tdt4265/task3b``), a YAML
+path or ``--config`` selects one (default: TDT4265 task 2b on the embedded MNIST subset) and
+every field can be overridden on the command line (``--model.lam 0.1``,
+``--trainer.max_epochs 5``, ``--data.root DIR``, ``--data.download true``,
+``--trainer.accelerator gpu``, ``--trainer.strategy ddp --trainer.devices 2``). The command line
+is first checked against the one schema (:mod:`numpy_impl.schema`), so a bad value gets the
+same one line and exit code 2 as on ``python -m numpy_impl`` and ``python -m compare``. It
+fits, tests where the split has a test set, and ends by printing where the TensorBoard logs and
+the checkpoint are and the final metrics. :func:`build` is the same parse and instantiation
+without the fit, for ``compare``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
+import pytorch_lightning as pl
 from jsonargparse import Namespace
 from pytorch_lightning import Trainer
-from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.cli import (
+    ArgsType,
+    LightningArgumentParser,
+    LightningCLI,
+    SaveConfigCallback,
+)
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
-from numpy_impl.experiments import CONFIG_DIR, DEFAULT_EXPERIMENT
+from lightning_ref.quiet import TextProgressBar, quiet_lightning
+from numpy_impl import runfiles
+from numpy_impl.experiments import (
+    CONFIG_DIR,
+    DEFAULT_EXPERIMENT,
+    Experiment,
+    experiment_name,
+    load_experiment,
+    resolve,
+)
+from numpy_impl.schema import (
+    asks_for_help,
+    check_batch_size,
+    experiment_source,
+    report,
+    section_help,
+    split_argv,
+    user_errors,
+)
+from numpy_impl.tensorboard import EventWriter
+from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 DEFAULT_CONFIG = CONFIG_DIR / f"{DEFAULT_EXPERIMENT}.yaml"
-RUNS_DIR = Path("runs") / "lightning"
+RUNS_DIR = runfiles.RUNS_DIR / "lightning"
 TRAINER_DEFAULTS = {
     "accelerator": "cpu",  # CPU unless asked: --trainer.accelerator gpu
     "default_root_dir": str(RUNS_DIR),  # also with --trainer.logger false: nothing in the cwd
     "precision": "64-true",
     "log_every_n_steps": 1,  # the texts plot the training loss of every step
+    "enable_model_summary": False,  # a summary of three parameterless metric modules
 }
 
 
-def experiment_name(config_path: str | Path) -> str:
-    """``configs/tdt4265/task2b.yaml`` -> ``tdt4265/task2b``; a file elsewhere -> its stem."""
-    path = Path(config_path).resolve()
-    if path.is_relative_to(CONFIG_DIR):
-        return str(path.relative_to(CONFIG_DIR).with_suffix(""))
-    return path.stem
+SHORT_HELP = """\
+usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
+
+Fit one experiment of configs/ with the Lightning reference (LightningCLI): a name such as
+tdt4265/task3b or a YAML path (default: tdt4265/task2b on the embedded MNIST subset); the run's
+TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
+
+  -h, --help             this help
+  --help-all             LightningCLI's full help (every Trainer option)
+  --print_config         the resolved configuration, as YAML"""
+
+
+class BatchSizeCheck(Callback):
+    """Refuses a batch larger than the training set once the data module has loaded its split
+    and before the first update, with the message every CLI gives
+    (:func:`numpy_impl.schema.check_batch_size`); ``where`` names the flag or file field."""
+
+    def __init__(self, where: str = "data.batch_size") -> None:
+        self.where = where
+
+    def setup(self, trainer: Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        datamodule = trainer.datamodule
+        if stage == "fit" and datamodule is not None and "train" in datamodule.tensors:
+            n_train = datamodule.tensors["train"][0].shape[datamodule.axis]
+            check_batch_size(datamodule.batch_size, n_train, self.where)
 
 
 class FitCLI(LightningCLI):
-    """LightningCLI with the one seed linked to the data module's generator and a TensorBoard
-    logger named after the experiment."""
+    """LightningCLI with the one seed linked to the data module's generator, a TensorBoard
+    logger named after the experiment, the command line checked against the one schema first
+    and, for :func:`build`'s callers, Trainer arguments that replace the config's."""
+
+    def __init__(self, *args: Any, trainer_overrides: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        self.experiment: Experiment | None = None  # set by parse_arguments from the schema
+        self.trainer_overrides = trainer_overrides or {}
+        super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # One seed fixes everything random (numpy_impl.draws): the initial weights, each
@@ -62,23 +119,62 @@ class FitCLI(LightningCLI):
         parser.link_arguments("model.init_args.validation", "trainer.limit_val_batches",
                               compute_fn=lightning_validation_batches)
 
-    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
-        # The command line (or ``args``) with the default experiment's config put first when it
-        # names none, so that a bare ``python -m lightning_ref.fit`` runs task 2b.
-        if isinstance(args, dict | Namespace):  # a whole config given as an object
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType | Experiment
+                        ) -> None:
+        # An Experiment (already checked), a whole config given as an object, or a command line
+        # that the schema checks before LightningCLI parses it (with the experiment named by a
+        # positional turned into --config, and task 2b's config when it names none).
+        if isinstance(args, Experiment):
+            self.experiment = args
+            self.config = parser.parse_object(args.config)
+            return
+        if isinstance(args, dict | Namespace):
             self.config = parser.parse_object(args)
             return
-        self.config = parser.parse_args(with_default_config(sys.argv[1:] if args is None
-                                                            else args))
+        argv = list(sys.argv[1:] if args is None else args)
+        if any(a in ("-h", "--help") for a in argv):  # the project's options, not 480 lines
+            print(SHORT_HELP + "\n\n" + section_help())
+            sys.exit(0)
+        argv = ["--help" if a == "--help-all" else a for a in argv]
+        if asks_for_help(argv):
+            self.config = parser.parse_args(with_default_config(argv))
+            return
+        try:
+            self.experiment, argv = checked_arguments(argv)
+        except user_errors() as err:
+            sys.exit(report(err))
+        self.config = parser.parse_args(argv)
 
     def before_instantiate_classes(self) -> None:
         config = self.config
         if config.trainer.logger in (None, True):  # Lightning's default logger, renamed
-            configs = config.get("config") or [DEFAULT_CONFIG]
+            name = (self.experiment.name if self.experiment is not None
+                    else experiment_name((config.get("config") or [DEFAULT_CONFIG])[-1]))
             config.trainer.logger = Namespace(
                 class_path="pytorch_lightning.loggers.TensorBoardLogger",
-                init_args=Namespace(save_dir=str(RUNS_DIR), name=experiment_name(configs[-1]),
+                init_args=Namespace(save_dir=str(RUNS_DIR), name=name,
                                     default_hp_metric=False))
+        where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
+                 else "data.batch_size")
+        callbacks: list[Callback] = [BatchSizeCheck(where)]
+        if self.trainer_overrides.get("enable_progress_bar",
+                                      config.trainer.get("enable_progress_bar") is not False):
+            callbacks.append(TextProgressBar())
+        self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        return super().instantiate_trainer(**{**self.trainer_overrides, **kwargs})
+
+
+def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
+    """The experiment a command line names, checked against the schema, and the command line
+    for LightningCLI: ``--config FILE`` first, then the flags as given."""
+    parts = split_argv(argv)
+    positionals = [a for a in parts.rest if not a.startswith("-")]
+    path = resolve(experiment_source(positionals, parts.configs, DEFAULT_EXPERIMENT))
+    experiment = load_experiment(path, parts.overrides, parts.flags)
+    options = [a for a in parts.rest if a.startswith("-")]
+    return experiment, ["--config", str(path), *parts.section_args, *options]
 
 
 def lightning_validation_batches(validation: str) -> float:
@@ -94,21 +190,41 @@ def with_default_config(args: Sequence[str]) -> list[str]:
     return args if chosen else ["--config", str(DEFAULT_CONFIG), *args]
 
 
-def main(args: ArgsType = None) -> dict[str, float]:
-    """Fit (and test) one experiment; returns the final metrics."""
-    cli = FitCLI(
+def build(args: ArgsType | Experiment = None, save_config: bool = True,
+          **trainer_overrides: Any) -> FitCLI:
+    """LightningCLI's parse and instantiation of one experiment, without fitting: a command line
+    (default ``sys.argv[1:]``), a config object or an :class:`Experiment`.
+    ``trainer_overrides`` replace Trainer arguments (``compare`` adds its callbacks, logger and
+    ``max_steps``); ``save_config`` writes the parsed config next to the logs."""
+    return FitCLI(
         ParityModule, ExperimentDataModule, subclass_mode_model=True, run=False,
-        args=args,
+        args=args, trainer_overrides=trainer_overrides,
         seed_everything_default=0, trainer_defaults=TRAINER_DEFAULTS,
         auto_configure_optimizers=False,  # plain SGD and the texts' decay, from the model
+        save_config_callback=SaveConfigCallback if save_config else None,
         save_config_kwargs={"overwrite": True},
     )
-    trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
-    trainer.fit(model, datamodule=datamodule)
-    if datamodule.has_test:
-        trainer.test(model, datamodule=datamodule, verbose=False)
+
+
+def main(args: ArgsType = None) -> dict[str, float]:
+    """Fit (and test) one experiment; returns the final metrics. A user's mistake exits with
+    one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data."""
+    quiet_lightning()
+    try:
+        cli = build(args)
+        trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
+        trainer.fit(model, datamodule=datamodule)
+        if datamodule.has_test:
+            trainer.test(model, datamodule=datamodule, verbose=False)
+    except user_errors() as err:
+        sys.exit(report(err))
     metrics = final_metrics(model, datamodule)
     if trainer.is_global_zero:
+        if cli.experiment is not None:  # the HParams view: this run's settings and metrics
+            for logger in trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    EventWriter(logger.log_dir).hparams(
+                        hparams_of(cli.experiment), [m for m in HPARAM_METRICS if m in metrics])
         print(summary(trainer, metrics))
     return metrics
 
@@ -125,8 +241,8 @@ def summary(trainer: Trainer, metrics: dict[str, float]) -> str:
     lines = []
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            lines.append(f"TensorBoard logs: {logger.log_dir}  (view: tensorboard --logdir "
-                         f"{logger.log_dir})")
+            lines.append(f"TensorBoard logs: {logger.log_dir}\n  view: "
+                         f"{runfiles.tensorboard_command(logger.log_dir)}")
     checkpoints = [cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)]
     for cb in checkpoints:
         if cb.best_model_path:

@@ -17,7 +17,7 @@ A batch is ``(X, Y)`` in the split's layout: ``"rows"`` (TDT4265: X (B, 785), Y 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -29,8 +29,8 @@ from torchmetrics import Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from numpy_impl.models import MODELS as RECORDS
+from numpy_impl.schema import Validation
 
-Validation = Literal["starter", "epoch"]
 Batch = tuple[Tensor, Tensor]
 
 
@@ -172,6 +172,10 @@ class ParityModule(pl.LightningModule):
         self.log_dict({"train/loss": loss, "train/cost": cost, "lr": float(lr)}, on_step=True,
                       on_epoch=False, sync_dist=self.trainer.world_size > 1, batch_size=1)
         return cost
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        # R(w) = ||w||^2 after the update (TDT4265 task 4e), as the NumPy side logs it
+        self.log("weights/squared_norm", self.penalty(), on_step=True, on_epoch=False)
 
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         # Lightning's own validation loop, the "epoch" rule (the "starter" rule validates from

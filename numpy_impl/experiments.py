@@ -10,44 +10,26 @@ restates a hyperparameter in code.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from numpy_impl.schema import (
+    MODEL_NAMES,
+    PRECISIONS,
+    SECTIONS,
+    TRAINER_ARGUMENTS,
+    ExperimentError,
+    check_field,
+    not_allowed,
+    schema_fields,
+)
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_EXPERIMENT = "tdt4265/task2b"
-
-MODEL_NAMES = ("TDT4265Binary", "TDT4265Softmax", "DD2424Softmax", "DD2424MultiBCE")
-# Fields of model.init_args and data, with their defaults where a file may leave them out.
-MODEL_FIELDS: dict[str, Any] = {
-    "lr": None,
-    "lam": 0.0,
-    "validation": "epoch",
-    "early_stopping_patience": None,
-    "lr_step_epochs": None,
-    "lr_plateau_patience": None,
-}
-DATA_FIELDS: dict[str, Any] = {
-    "dataset": None,
-    "split": None,
-    "root": None,
-    "download": False,
-    "batch_size": None,
-    "shuffle": False,
-    "flip": False,
-    "val_size": 1000,
-}
-TRAINER_FIELDS: dict[str, Any] = {"max_epochs": None, "precision": "64-true"}
-PRECISIONS = {"64-true": "float64", "64": "float64", "32-true": "float32", "32": "float32"}
-VALIDATION_RULES = ("starter", "epoch")
-SPLITS = ("tdt4265", "tdt4265_binary", "dd2424", "dd2424_all")
-DATASETS = ("mnist", "cifar10")
-
-
-class ExperimentError(ValueError):
-    """An experiment file or override that cannot be used; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +57,10 @@ class Experiment:
     max_epochs: int
     dtype: str
     config: dict[str, Any] = field(repr=False, compare=False)
+    backend: str = "numpy"
+    # "data.batch_size" -> "--data.batch_size" or "configs/x.yaml: data.batch_size": where each
+    # field's value came from, for messages about it that come later (the batch size).
+    origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -111,114 +97,153 @@ def read_yaml(path: Path) -> dict[str, Any]:
         with open(path) as f:
             config = yaml.safe_load(f)
     except yaml.YAMLError as err:
-        raise ExperimentError(f"{path}: not valid YAML: {err}") from err
+        raise ExperimentError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from err
     if not isinstance(config, dict):
         raise ExperimentError(
             f"{path}: expected a mapping of sections, got {type(config).__name__}")
     return config
 
 
-def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def experiment_name(path: str | Path) -> str:
+    """The one naming rule: ``configs/tdt4265/task2b.yaml`` -> ``tdt4265/task2b``; a file
+    elsewhere -> its stem. Runs and logs are saved under this name by every side."""
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(CONFIG_DIR):
+        return str(resolved.relative_to(CONFIG_DIR).with_suffix(""))
+    return resolved.stem
+
+
+def shown_path(path: Path) -> str:
+    """A file as messages name it: relative to the current folder when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else (
+        str(path))
+
+
+def override_key(key: str) -> str:
+    """An override's key in the file's spelling: ``model.init_args.lam`` -> ``model.lam``."""
+    return key.replace(".init_args.", ".", 1)
+
+
+def apply_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of ``config`` with dotted overrides applied (``model.lam`` reaches into
     ``model.init_args.lam``, as on LightningCLI's command line)."""
     config = copy.deepcopy(config)
     for key, value in overrides.items():
-        section, _, name = key.partition(".")
-        if section == "seed_everything" and not name:
-            config["seed_everything"] = value
+        section, _, name = override_key(key).partition(".")
+        if not name:
+            config[section] = value
             continue
-        if section not in ("model", "data", "trainer") or not name:
-            raise ExperimentError(
-                f"override {key!r}: expected model.FIELD, data.FIELD, trainer.FIELD or "
-                "seed_everything"
-            )
         target = config.setdefault(section, {})
-        if section == "model":
-            name = name.removeprefix("init_args.")
+        if section == "model" and name != "class_path":
             target = target.setdefault("init_args", {})
         target[name] = value
     return config
 
 
-_REQUIRED = {
-    "model": ("lr",),
-    "data": ("dataset", "split", "batch_size"),
-    "trainer": ("max_epochs",),
-}
-
-
-def _section(config: dict, name: str, known: dict[str, Any], path: Path) -> dict[str, Any]:
-    values = config.get(name) or {}
-    if name == "model":
-        values = values.get("init_args") or {}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ExperimentError(
-            f"{path}: unknown field(s) {', '.join(unknown)} in {name!r}; "
-            f"known fields: {', '.join(known)}"
-        )
-    merged = {**known, **values}
-    missing = [k for k, v in merged.items() if v is None and k in _REQUIRED[name]]
-    if missing:
-        raise ExperimentError(f"{path}: {name!r} needs {', '.join(missing)}")
-    return merged
-
-
-def _choice(path: Path, field_name: str, value: Any, choices: tuple) -> Any:
-    if value not in choices:
-        raise ExperimentError(
-            f"{path}: {field_name} is {value!r}; expected one of {', '.join(map(str, choices))}"
-        )
-    return value
-
-
 def load_experiment(name_or_path: str | Path = DEFAULT_EXPERIMENT,
-                    overrides: dict[str, Any] | None = None) -> Experiment:
-    """Read one experiment definition, apply dotted ``overrides``, and check every field."""
+                    overrides: Mapping[str, Any] | None = None,
+                    flags: Mapping[str, str] | None = None) -> Experiment:
+    """Read one experiment definition, apply dotted ``overrides`` and check every field against
+    the schema (:mod:`numpy_impl.schema`).
+
+    A refused value raises :class:`ExperimentError` naming where it came from: the flag
+    (``flags[key]``, default ``--key``) for an override, the file and field otherwise.
+    """
     path = resolve(name_or_path)
-    config = apply_overrides(read_yaml(path), overrides or {})
-    unknown = sorted(set(config) - {"seed_everything", "model", "data", "trainer"})
-    if unknown:
-        raise ExperimentError(f"{path}: unknown section(s) {', '.join(unknown)}")
-    model_name = (config.get("model") or {}).get("class_path", "")
-    model_name = _choice(path, "model.class_path", model_name.rpartition(".")[2], MODEL_NAMES)
-    model = _section(config, "model", MODEL_FIELDS, path)
-    data = _section(config, "data", DATA_FIELDS, path)
-    trainer = _section(config, "trainer", {**TRAINER_FIELDS, **_lightning_only(config)}, path)
-    seed = config.get("seed_everything", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ExperimentError(f"{path}: seed_everything must be an integer, got {seed!r}")
-    name = (str(path.relative_to(CONFIG_DIR).with_suffix(""))
-            if path.resolve().is_relative_to(CONFIG_DIR) else path.stem)
+    overrides = {override_key(k): v for k, v in (overrides or {}).items()}
+    flags = {**{k: f"--{k}" for k in overrides}, **(flags or {})}
+    origins = {key: flags[key] for key in overrides}
+    config = read_yaml(path)
+    for section in config:
+        if section not in SECTIONS:
+            raise not_allowed(f"{shown_path(path)}: {section}", config[section],
+                              f"unknown section (the sections are {', '.join(SECTIONS)})")
+    for key, value in overrides.items():
+        section, _, name = key.partition(".")
+        if section not in SECTIONS or bool(name) == (section == "seed_everything"):
+            raise not_allowed(flags[key], value, "unknown flag (expected --model.FIELD, "
+                              "--data.FIELD, --trainer.FIELD, --model or --seed_everything)")
+    config = apply_overrides(config, overrides)
+
+    def where(key: str) -> str:
+        return origins.setdefault(key, f"{shown_path(path)}: {key}")
+
+    _fields_of(config, "model", where)  # model must be a mapping before its class_path is read
+    class_path = config["model"].get("class_path")
+    model_name = str(class_path).rpartition(".")[2]
+    if model_name not in MODEL_NAMES:
+        raise not_allowed(where("model.class_path"), class_path,
+                          "expected one of " + ", ".join(MODEL_NAMES))
+    values = {section: _checked_section(config, section, where)
+              for section in ("model", "data", "trainer")}
+    seed = check_field(where("seed_everything"), int, config.get("seed_everything", 0))
+    model_args, data, trainer = values["model"], values["data"], values["trainer"]
     return Experiment(
-        name=name,
+        name=experiment_name(path),
         path=path,
         seed=seed,
         model=model_name,
-        lr=float(model["lr"]),
-        lam=float(model["lam"]),
-        validation=_choice(path, "model.validation", model["validation"], VALIDATION_RULES),
-        early_stopping_patience=model["early_stopping_patience"],
-        lr_step_epochs=model["lr_step_epochs"],
-        lr_plateau_patience=model["lr_plateau_patience"],
-        dataset=_choice(path, "data.dataset", data["dataset"], DATASETS),
-        split=_choice(path, "data.split", data["split"], SPLITS),
-        root=None if data["root"] in (None, "null", "") else str(data["root"]),
-        download=bool(data["download"]),
-        batch_size=int(data["batch_size"]),
-        shuffle=bool(data["shuffle"]),
-        flip=bool(data["flip"]),
-        val_size=int(data["val_size"]),
-        max_epochs=int(trainer["max_epochs"]),
-        dtype=PRECISIONS[_choice(path, "trainer.precision", str(trainer["precision"]),
-                                 tuple(PRECISIONS))],
+        lr=model_args["lr"],
+        lam=model_args["lam"],
+        validation=model_args["validation"],
+        early_stopping_patience=model_args["early_stopping_patience"],
+        lr_step_epochs=model_args["lr_step_epochs"],
+        lr_plateau_patience=model_args["lr_plateau_patience"],
+        dataset=data["dataset"],
+        split=data["split"],
+        root=None if data["root"] in (None, "null", "") else data["root"],
+        download=data["download"],
+        batch_size=data["batch_size"],
+        shuffle=data["shuffle"],
+        flip=data["flip"],
+        val_size=data["val_size"],
+        max_epochs=trainer["max_epochs"],
+        dtype=PRECISIONS[trainer["precision"]],
         config=config,
+        backend=data["backend"],
+        origins=origins,
     )
 
 
-def _lightning_only(config: dict[str, Any]) -> dict[str, Any]:
-    """Trainer options only Lightning uses (accelerator, devices, ...) pass through unchecked."""
-    return {k: None for k in (config.get("trainer") or {}) if k not in TRAINER_FIELDS}
+def _fields_of(config: dict[str, Any], section: str, where: Callable[[str], str]
+               ) -> dict[str, Any]:
+    """The mapping in ``config`` that holds a section's fields (``model.init_args`` for the
+    model), created empty where the file leaves it out, so checked values can be put back."""
+    holder = config
+    for key in (section, "init_args") if section == "model" else (section,):
+        if holder.get(key) is None:
+            holder[key] = {}
+        if not isinstance(holder[key], dict):
+            name = section if key == section else f"{section}.{key}"
+            raise not_allowed(where(name), holder[key], "expected a mapping of fields")
+        holder = holder[key]
+    return holder
+
+
+def _checked_section(config: dict[str, Any], section: str, where: Callable[[str], str]
+                     ) -> dict[str, Any]:
+    """Every typed field of one section, converted and checked (defaults filled in); unknown
+    fields refused, except Lightning's own Trainer arguments under ``trainer``."""
+    values = _fields_of(config, section, where)
+    known = schema_fields(section)
+    for name, value in values.items():
+        # Lightning's own Trainer arguments, nested ones too (--trainer.logger.save_dir DIR)
+        lightning_only = section == "trainer" and name.partition(".")[0] in TRAINER_ARGUMENTS
+        if name not in known and not lightning_only:
+            others = " and any pytorch_lightning.Trainer argument" if section == "trainer" else ""
+            raise not_allowed(where(f"{section}.{name}"), value, f"unknown field of {section} "
+                              f"(its fields: {', '.join(known)}{others})")
+    checked = {}
+    for name, (hint, default, field_rule) in known.items():
+        if name in values:
+            values[name] = check_field(where(f"{section}.{name}"), hint, values[name], field_rule)
+            checked[name] = values[name]
+        elif default is MISSING:
+            raise not_allowed(where(f"{section}.{name}"), None, "a value is required")
+        else:
+            checked[name] = default
+    return checked
 
 
 def load_grid(name_or_path: str | Path) -> tuple[Experiment, dict[str, list]]:
@@ -232,5 +257,6 @@ def load_grid(name_or_path: str | Path) -> tuple[Experiment, dict[str, list]]:
     for key, values in config["grid"].items():
         if not isinstance(values, list) or not values:
             raise ExperimentError(f"{path}: grid.{key} must be a non-empty list")
-        load_experiment(config["base"], {key: values[0]})
+        load_experiment(config["base"], {key: values[0]},
+                        {key: f"{shown_path(path)}: grid.{key}"})
     return base, config["grid"]

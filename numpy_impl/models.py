@@ -158,6 +158,8 @@ class ModelRecord:
         numpy_class: the uniform NumPy model (over the text's API, see the module docstring).
         lightning_class: the import path of the LightningModule (numpy_impl never imports it).
         layout: ``"rows"`` (one sample per row) or ``"columns"`` (one sample per column).
+        regularised: the parameter R(w) = ||w||^2 sums over (TDT4265's whole w, bias row
+            included; DD2424's W, not b).
     """
 
     name: str
@@ -166,6 +168,7 @@ class ModelRecord:
     numpy_class: type[UniformModel]
     lightning_class: str
     layout: Literal["rows", "columns"]
+    regularised: str
 
     def param_shapes(self, K: int, d: int) -> dict[str, tuple[int, ...]]:
         """Parameter names and shapes for K classes and d inputs (TDT4265: d counts the bias)."""
@@ -182,7 +185,7 @@ class ModelRecord:
 def _record(name: str, text: Literal["tdt4265", "dd2424"], loss: str,
             numpy_class: type[UniformModel]) -> ModelRecord:
     return ModelRecord(name, text, loss, numpy_class, f"lightning_ref.models.{name}",
-                       numpy_class.data_layout)
+                       numpy_class.data_layout, "w" if text == "tdt4265" else "W")
 
 
 #: The four models by name: the one table every part looks up.

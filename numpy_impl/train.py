@@ -3,13 +3,14 @@
 ``run_experiment`` is what ``python -m numpy_impl EXPERIMENT`` calls: it loads the
 experiment's split, draws the initialization from the experiment's one generator,
 trains with the text's own trainer (the TDT4265 ``BaseTrainer`` or DD2424's
-``mini_batch_gd``) and writes ``history.json``, ``weights.npz`` and ``metrics.json``
-to a run folder.
+``mini_batch_gd``) and writes to a new run folder ``runs/numpy/<experiment>/version_N/``
+(:mod:`numpy_impl.runfiles`) the TensorBoard events (the same tags as the Lightning
+reference's, and the run's hyperparameters for the HParams view), ``history.json``,
+``weights.npz``, ``metrics.json`` and ``experiment.yaml``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,18 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from numpy_impl import dd2424, tdt4265
+from numpy_impl import dd2424, runfiles, tdt4265
+from numpy_impl import functional as F
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
 from numpy_impl.models import MODELS, final_metrics
 from numpy_impl.splits import Split, experiment_split
-from numpy_impl.steps import OnStep, StepRecord
+from numpy_impl.steps import OnStep, StepRecord, ValidationRecord
+from numpy_impl.tensorboard import EventWriter
 
-RUNS_DIR = Path("runs") / "numpy"
+RUNS_DIR = runfiles.RUNS_DIR / "numpy"
+#: The metrics the HParams view shows beside each run's hyperparameters.
+HPARAM_METRICS = ("val/acc", "val/loss", "train/acc", "test/acc")
 
 
 @dataclass
@@ -96,30 +101,37 @@ def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator,
 
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True
                    ) -> RunResult:
-    """Train ``exp`` with the NumPy implementation; save it under ``runs_dir/<name>/``."""
+    """Train ``exp`` with the NumPy implementation; save it in a new
+    ``runs_dir/<name>/version_N/`` (nothing is saved when ``runs_dir`` is None)."""
     split = experiment_split(exp)
     if verbose:
         sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
         print(f"[numpy] {exp.name}: {exp.model}, data: {split.description}")
         print(f"[numpy] images: {sizes}; {exp.dtype}, lr {exp.lr}, lambda {exp.lam}, "
               f"batch {exp.batch_size}, {exp.max_epochs} epochs, seed {exp.seed}")
+    run_dir = None if runs_dir is None else runfiles.new_version_dir(Path(runs_dir) / exp.name)
+    writer = None if run_dir is None else EventWriter(run_dir)
+    hooks = [] if writer is None else [_log_to(writer, MODELS[exp.model].regularised)]
     rng = make_rng(exp.seed)
     train = _train_tdt4265 if exp.text == "tdt4265" else _train_dd2424
     if verbose:
         steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
         with tqdm(total=steps, desc=f"[numpy] {exp.name}", unit="step") as bar:
-            params, history, stopping = train(exp, split, rng, _progress(bar))
+            params, history, stopping = train(exp, split, rng, _chain([*hooks, _progress(bar)]))
     else:
-        params, history, stopping = train(exp, split, rng)
+        params, history, stopping = train(exp, split, rng, _chain(hooks))
     metrics: dict[str, Any] = {**final_metrics(exp.model, params, exp.lam, split), **stopping}
-    run_dir = None
-    if runs_dir is not None:
-        run_dir = Path(runs_dir) / exp.name
-        run_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(run_dir / "weights.npz", **params)
-        (run_dir / "history.json").write_text(json.dumps(history, indent=1, default=_json))
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, default=_json))
-        (run_dir / "experiment.yaml").write_text(yaml.safe_dump(exp.config, sort_keys=False))
+    if run_dir is not None and writer is not None:
+        if "test/acc" in metrics:  # DD2424's splits: after the last of its full-batch updates
+            last_step = exp.max_epochs * (split.sizes()["train"] // exp.batch_size) - 1
+            writer.scalars({"test/acc": metrics["test/acc"]}, last_step)
+        writer.hparams(hparams_of(exp), [m for m in HPARAM_METRICS if m in metrics])
+        writer.close()
+        runfiles.write_npz(run_dir / "weights.npz", params)
+        runfiles.write_json(run_dir / "history.json", history)
+        runfiles.write_json(run_dir / "metrics.json", metrics)
+        runfiles.write_text(run_dir / "experiment.yaml",
+                            yaml.safe_dump(exp.config, sort_keys=False))
     if verbose:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k)
         if metrics.get("stopped_step") is not None:
@@ -128,8 +140,48 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
                   f"{metrics['best_step']}, the lowest validation loss")
         print(f"[numpy] final: {shown}")
         if run_dir is not None:
-            print(f"[numpy] history, weights and metrics in {run_dir}/")
+            print(f"[numpy] history, weights, metrics and TensorBoard events in {run_dir}/\n"
+                  f"[numpy] view: {runfiles.tensorboard_command(run_dir)}")
     return RunResult(exp, params, history, metrics, run_dir)
+
+
+def hparams_of(exp: Experiment) -> dict[str, Any]:
+    """The hyperparameters the HParams view shows for a run (the same on every side)."""
+    return {"experiment": exp.name, "model": exp.model, "lr": exp.lr, "lam": exp.lam,
+            "batch_size": exp.batch_size, "max_epochs": exp.max_epochs, "shuffle": exp.shuffle,
+            "flip": exp.flip, "seed": exp.seed, "dataset": exp.dataset, "split": exp.split,
+            "dtype": exp.dtype, "early_stopping_patience": exp.early_stopping_patience,
+            "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience}
+
+
+
+def _log_to(writer: EventWriter, regularised: str) -> OnStep:
+    """A trainer hook that writes the Lightning reference's tags: every step's ``train/loss``,
+    ``train/cost``, ``lr`` and ``weights/squared_norm`` (R(w) = ||w||^2 after the update), and
+    every validation's ``val/loss``, ``val/cost``, ``val/acc``, ``train/acc``."""
+
+    def on_step(record: StepRecord | ValidationRecord) -> None:
+        if isinstance(record, StepRecord):
+            writer.scalars({"train/loss": record.loss, "train/cost": record.cost,
+                            "lr": record.lr,
+                            "weights/squared_norm": F.l2_penalty(record.params[regularised])},
+                           record.step)
+        else:
+            writer.scalars(record.metrics, record.step)
+
+    return on_step
+
+
+def _chain(hooks: list[OnStep]) -> OnStep | None:
+    """One hook calling ``hooks`` in order (None for none: the trainers then do no extra work)."""
+    if not hooks:
+        return None
+
+    def on_step(record: StepRecord | ValidationRecord) -> None:
+        for hook in hooks:
+            hook(record)
+
+    return on_step
 
 
 def _progress(bar: tqdm) -> OnStep:
@@ -146,9 +198,3 @@ def _progress(bar: tqdm) -> OnStep:
         bar.set_postfix(shown, refresh=False)
 
     return on_step
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,5 +1,8 @@
 """numpy_impl.data: IDX and CIFAR readers, the restricted unpickler, the embedded MNIST subset,
-missing-data errors and pooch downloads against a local HTTP server (never the internet)."""
+missing-data errors and pooch downloads against a local HTTP server (never the internet).
+
+Every bad input raises a DataError whose message is one line naming the file, what is wrong
+and what to do; ``message`` checks all three for each case."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import io
 import os
 import pickle
 import re
+import socket
 import tarfile
 from pathlib import Path
 
@@ -19,7 +23,11 @@ import pytest
 
 from numpy_impl import data
 from numpy_impl.data import (
+    CIFAR10_ARCHIVE,
+    CorruptFileError,
+    DataError,
     DatasetNotFoundError,
+    DownloadError,
     UnsafePickleError,
     download_cifar10,
     download_mnist,
@@ -42,10 +50,40 @@ from tests.fakes import (
 )
 
 MNIST_NAMES = list(data.MNIST_FILES)
+REFETCH = "to fetch it again, pass --data.download true (CLI) or download=True"
 
 
 def md5(path: Path) -> str:
     return "md5:" + hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def message(err: pytest.ExceptionInfo, *parts: str) -> str:
+    """The text of a raised DataError, checked to be a single line holding every part."""
+    assert isinstance(err.value, DataError), type(err.value)
+    text = str(err.value)
+    assert text.splitlines() == [text], text
+    for part in parts:
+        assert part in text, f"{part!r} not in {text!r}"
+    return text
+
+
+def closed_port_url() -> str:
+    """A loopback URL on which nothing listens: a download from it fails like no network."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_error_family() -> None:
+    # the CLIs catch DataError; the older bases stay for callers that catch those
+    assert issubclass(DatasetNotFoundError, FileNotFoundError)
+    assert issubclass(UnsafePickleError, ValueError) and issubclass(CorruptFileError, ValueError)
+    for cls in (DatasetNotFoundError, UnsafePickleError, CorruptFileError, DownloadError):
+        assert issubclass(cls, DataError)
+    err = pickle.loads(pickle.dumps(DatasetNotFoundError("MNIST", "/r", ["/r/a"])))
+    assert isinstance(err, DatasetNotFoundError) and err.missing == ["/r/a"]
+    assert str(CorruptFileError("a:\n  b\r\nc")) == "a: b c"  # library text made one line
 
 
 # ------------------------------------------------------------------------------------ IDX
@@ -67,13 +105,19 @@ def test_idx_round_trip(tmp_path: Path, shape: tuple[int, ...], compress: bool) 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda b: b"\x01\x00" + b[2:], "bad IDX magic number 0x01000803"),
-        (lambda b: b[:2] + b"\x0d" + b[3:], "type code 0x0d not supported"),
-        (lambda b: b[:3] + b"\x00" + b[4:], "declares no dimensions"),
-        (lambda b: b[:-1], "payload has 783 bytes but dims (1, 28, 28) need 784"),
-        (lambda b: b + b"\x00", "payload has 785 bytes"),
-        (lambda b: b[:9], "truncated IDX header"),
-        (lambda b: b[:2], "too short for an IDX header"),
+        (
+            lambda b: b"\x01\x00" + b[2:],
+            "bad IDX magic number 0x01000803, expected 0x00000803 (images) or 0x00000801 (labels)",
+        ),
+        (lambda b: b[:2] + b"\x0d" + b[3:], "IDX type code 0x0d not supported (only 0x08 = uint8)"),
+        (lambda b: b[:3] + b"\x00" + b[4:], "IDX magic 0x00000800 declares no dimensions"),
+        (
+            lambda b: b[:-1],
+            "truncated: the IDX payload has 783 bytes but the header's dims (1, 28, 28) need 784",
+        ),
+        (lambda b: b + b"\x00", "trailing data after the payload: the IDX payload has 785 bytes"),
+        (lambda b: b[:9], "truncated IDX header (3 dims need 16 bytes)"),
+        (lambda b: b[:2], "2 bytes is too short for an IDX header"),
     ],
 )
 def test_idx_bad_file_names_file_and_problem(tmp_path: Path, mutate, expected: str) -> None:
@@ -81,16 +125,33 @@ def test_idx_bad_file_names_file_and_problem(tmp_path: Path, mutate, expected: s
     write_idx(good, np.zeros((1, 28, 28), np.uint8))
     bad = tmp_path / "bad-images-idx3-ubyte"
     bad.write_bytes(mutate(gzip.decompress(good.read_bytes())))
-    with pytest.raises(ValueError, match="bad-images-idx3-ubyte") as err:
+    with pytest.raises(CorruptFileError) as err:
         read_idx(bad)
-    assert expected in str(err.value)
+    message(err, f"{bad}: {expected}", REFETCH)
 
 
-def test_idx_truncated_gzip_names_file(tmp_path: Path) -> None:
+def test_idx_truncated_gzip_says_truncated_with_sizes(tmp_path: Path) -> None:
     path = write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.arange(1000) % 10)
-    path.write_bytes(path.read_bytes()[:-20])
-    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: corrupt gzip data"):
+    cut = path.read_bytes()[:-20]
+    path.write_bytes(cut)
+    with pytest.raises(CorruptFileError) as err:
         read_idx(path)
+    message(
+        err,
+        f"{path}: truncated gzip file, {len(cut):,} bytes found, the published "
+        "t10k-labels-idx1-ubyte.gz is 4,542 bytes",
+        REFETCH,
+    )
+
+
+def test_idx_corrupted_gzip(tmp_path: Path) -> None:
+    path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.arange(5000) % 256)
+    blob = bytearray(path.read_bytes())
+    blob[-8] ^= 0xFF  # the CRC-32 in gzip's trailer
+    path.write_bytes(bytes(blob))
+    with pytest.raises(CorruptFileError) as err:
+        read_idx(path)
+    message(err, f"{path}: corrupt gzip data (CRC check failed", REFETCH)
 
 
 # ---------------------------------------------------------------------------------- MNIST
@@ -131,31 +192,53 @@ def test_load_mnist_accepts_ungzipped_and_prefers_gz(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("images", "labels", "expected"),
     [
-        (np.zeros((2, 784)), np.zeros(2), "expected magic 0x00000803 with dims (N, 28, 28)"),
-        (np.zeros((2, 28, 28)), np.zeros((2, 1)), "expected magic 0x00000801 (1 dim)"),
-        (np.zeros((2, 28, 28)), np.zeros(3), "3 labels but"),
-        (np.zeros((2, 28, 28)), np.array([1, 10]), "label 10 is not a digit"),
+        (
+            np.zeros((2, 784)),
+            np.zeros(2),
+            "images-idx3-ubyte.gz: wrong image size: expected magic 0x00000803 with dims "
+            "(N, 28, 28), i.e. 784 pixels per image, got 2 dims (2, 784)",
+        ),
+        (
+            np.zeros((2, 32, 32)),
+            np.zeros(2),
+            "images-idx3-ubyte.gz: wrong image size: expected magic 0x00000803",
+        ),
+        (
+            np.zeros((2, 28, 28)),
+            np.zeros((2, 1)),
+            "labels-idx1-ubyte.gz: expected magic 0x00000801 (1 dim)",
+        ),
+        (
+            np.zeros((2, 28, 28)),
+            np.zeros(3),
+            "labels-idx1-ubyte.gz: sizes disagree: 3 labels but ",
+        ),
+        (
+            np.zeros((2, 28, 28)),
+            np.array([1, 10]),
+            "labels-idx1-ubyte.gz: label 10 is out of range, not a digit 0..9",
+        ),
     ],
 )
 def test_load_mnist_rejects_wrong_shapes(tmp_path, images, labels, expected) -> None:
     write_idx(tmp_path / "MNIST/raw/t10k-images-idx3-ubyte.gz", images)
     write_idx(tmp_path / "MNIST/raw/t10k-labels-idx1-ubyte.gz", labels)
-    with pytest.raises(ValueError, match="t10k-") as err:
+    with pytest.raises(CorruptFileError) as err:
         load_mnist(tmp_path, train=False)
-    assert expected in str(err.value)
+    message(err, f"{tmp_path / 'MNIST/raw/t10k-'}{expected}", REFETCH)
 
 
 def test_missing_mnist_names_files_root_and_flag(tmp_path: Path) -> None:
     with pytest.raises(DatasetNotFoundError) as err:
         load_mnist(tmp_path, train=True)
-    message = str(err.value)
+    text = message(err)
     assert isinstance(err.value, FileNotFoundError)
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
-        assert name in message
-    assert "t10k" not in message  # only the files this split needs
-    assert str(tmp_path) in message
-    assert "--data.download true" in message and "download=True" in message
-    assert str(pickle.loads(pickle.dumps(err.value))) == message
+        assert name in text
+    assert "t10k" not in text  # only the files this split needs
+    assert str(tmp_path) in text
+    assert "--data.download true" in text and "download=True" in text
+    assert str(pickle.loads(pickle.dumps(err.value))) == text
 
 
 def test_missing_one_mnist_file_names_only_it(tmp_path: Path) -> None:
@@ -202,27 +285,74 @@ def test_cifar_batch_labels_as_numpy_array_or_scalars(tmp_path: Path, protocol: 
         ({"labels": [0]}, "missing key(s) ['data']"),
         ({b"data": np.zeros((1, 3072), np.uint8)}, "missing key(s) ['labels']"),
         ({"data": np.zeros((1, 3072), np.float32), "labels": [0]}, "float32 (1, 3072)"),
-        ({"data": np.zeros((1, 32, 32, 3), np.uint8), "labels": [0]}, "uint8 (1, 32, 32, 3)"),
+        (
+            {"data": np.zeros((1, 32, 32, 3), np.uint8), "labels": [0]},
+            "wrong image size: 'data' must be a uint8 array of shape (N, 3072), i.e. 32x32x3 "
+            "values per image, got uint8 (1, 32, 32, 3)",
+        ),
+        ({"data": np.zeros((1, 784), np.uint8), "labels": [0]}, "wrong image size"),
         ({"data": [[0] * 3072], "labels": [0]}, "got list"),
-        ({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}, "'labels' must be 2 integers"),
+        (
+            {"data": np.zeros((2, 3072), np.uint8), "labels": [0]},
+            "sizes disagree: 'labels' must be 2 integers (one per image), got int64 (1,)",
+        ),
         ({"data": np.zeros((1, 3072), np.uint8), "labels": [0.5]}, "'labels' must be 1 integers"),
-        ({"data": np.zeros((1, 3072), np.uint8), "labels": [10]}, "labels must lie in 0..9"),
+        (
+            {"data": np.zeros((1, 3072), np.uint8), "labels": [10]},
+            "labels out of range: they must lie in 0..9, got 10..10",
+        ),
+        ({"data": np.zeros((1, 3072), np.uint8), "labels": [-1]}, "got -1..-1"),
         ([1, 2], "expected a dict, got list"),
     ],
 )
 def test_cifar_batch_wrong_keys_or_shapes(tmp_path: Path, batch, expected: str) -> None:
     path = tmp_path / "data_batch_3"
     path.write_bytes(pickle.dumps(batch, protocol=2))
-    with pytest.raises(ValueError, match="data_batch_3") as err:
+    with pytest.raises(CorruptFileError) as err:
         load_cifar_batch(path)
-    assert expected in str(err.value)
+    message(err, f"{path}: ", expected, REFETCH)
+
+
+@pytest.mark.parametrize("name", ["data_batch_1", "test_batch", "my_batch"])
+@pytest.mark.parametrize("cut", [1, 100, 10_000, 600_000])
+def test_truncated_cifar_batch_says_so_with_sizes(tmp_path: Path, name: str, cut: int) -> None:
+    # a fake in the real format (Python 2 pickle, bytes keys), cut short anywhere
+    rng = np.random.default_rng(0)
+    path = write_cifar_batch(
+        tmp_path / name, rng.integers(0, 256, (200, 3072), np.uint8), np.arange(200) % 10
+    )
+    path.write_bytes(path.read_bytes()[:-cut])
+    size = path.stat().st_size
+    expected = {
+        "data_batch_1": "the published data_batch_1 is 31,035,704 bytes",
+        "test_batch": "the published test_batch is 31,035,526 bytes",
+        "my_batch": "a batch of 10,000 images is over 30,720,000 bytes",
+    }[name]
+    with pytest.raises(CorruptFileError) as err:
+        load_cifar_batch(path)
+    message(err, f"{path}: truncated CIFAR-10 pickle, {size:,} bytes found, {expected}", REFETCH)
+
+
+def test_empty_cifar_batch_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "data_batch_2"
+    path.touch()
+    with pytest.raises(CorruptFileError) as err:
+        load_cifar_batch(path)
+    message(err, f"{path}: truncated CIFAR-10 pickle, 0 bytes found, the published data_batch_2")
 
 
 def test_cifar_batch_damaged_pickle(tmp_path: Path) -> None:
     path = write_cifar_batch(tmp_path / "test_batch", np.zeros((3, 3072), np.uint8), [0, 1, 2])
-    path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(ValueError, match="test_batch: not a valid CIFAR-10 pickle"):
+    path.write_bytes(path.read_bytes()[:-100] + b"\xff" * 100)  # full length, bad opcodes
+    with pytest.raises(CorruptFileError) as err:
         load_cifar_batch(path)
+    message(err, f"{path}: not a valid CIFAR-10 pickle (", REFETCH)
+
+
+def test_real_batch_size_is_over_the_pixels() -> None:
+    # the published sizes are pickles of 10,000 images of 3,072 bytes plus labels and names
+    for name in data.CIFAR10_BATCHES:
+        assert 10_000 * 3072 < data.PUBLISHED_SIZES[name] < 10_000 * 3072 + 400_000
 
 
 def test_load_cifar10_and_label_names(tmp_path: Path) -> None:
@@ -238,11 +368,11 @@ def test_load_cifar10_and_label_names(tmp_path: Path) -> None:
 def test_missing_cifar_names_files_root_and_flag(tmp_path: Path) -> None:
     with pytest.raises(DatasetNotFoundError) as err:
         load_cifar10(tmp_path)
-    message = str(err.value)
+    text = message(err)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
-        assert str(tmp_path / "cifar-10-batches-py" / name) in message
-    assert str(tmp_path) in message and "CIFAR-10" in message
-    assert "--data.download true (CLI) or download=True" in message
+        assert str(tmp_path / "cifar-10-batches-py" / name) in text
+    assert str(tmp_path) in text and "CIFAR-10" in text
+    assert "--data.download true (CLI) or download=True" in text
     write_cifar_root(tmp_path, 10)
     (tmp_path / "cifar-10-batches-py" / "data_batch_4").unlink()
     with pytest.raises(DatasetNotFoundError) as err:
@@ -449,10 +579,16 @@ def test_download_mnist_checksum_mismatch(
     served = http_root / "MNIST" / "raw"
     files = {name: md5(served / name) for name in MNIST_NAMES}
     files["train-labels-idx1-ubyte.gz"] = "md5:" + "0" * 32
-    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte\.gz .* is corrupt") as err:
+    with pytest.raises(DownloadError) as err:
         download_mnist(tmp_path, base_url=f"{local_http_server}/MNIST/raw", files=files)
-    assert "checksum mismatch" in str(err.value)
     raw = tmp_path / "MNIST" / "raw"
+    message(
+        err,
+        "download of train-labels-idx1-ubyte.gz from ",
+        "is corrupt (checksum mismatch, expected md5:000",
+        f"the download was discarded. Retry, or put a good copy at "
+        f"{raw / 'train-labels-idx1-ubyte.gz'} by hand",
+    )
     assert sorted(p.name for p in raw.iterdir()) == ["train-images-idx3-ubyte.gz"]
     with pytest.raises(DatasetNotFoundError, match="train-labels-idx1-ubyte.gz"):
         load_mnist(tmp_path, train=True)  # nothing that passes as valid was left behind
@@ -489,9 +625,10 @@ def test_download_cifar10_checksum_mismatch(
     write_cifar_archive(http_root / "cifar-10-python.tar.gz", n_per_batch=10)
     url = f"{local_http_server}/cifar-10-python.tar.gz"
     root = tmp_path / "data"
-    with pytest.raises(ValueError, match=r"cifar-10-python\.tar\.gz .* is corrupt"):
+    with pytest.raises(DownloadError) as err:
         download_cifar10(root, url=url, known_hash=data.CIFAR10_MD5)
-    assert list(root.iterdir()) == []  # no archive (nor a temp file), nothing extracted
+    message(err, "download of cifar-10-python.tar.gz from ", "is corrupt (checksum mismatch")
+    assert not root.exists()  # no archive (nor a temp file), nothing extracted, no empty folder
     with pytest.raises(DatasetNotFoundError):
         load_cifar10(root)
 
@@ -506,6 +643,113 @@ def test_download_cifar10_refuses_path_traversal(
         tar.addfile(info, io.BytesIO(b"evil"))
     root = tmp_path / "data"
     url = f"{local_http_server}/cifar-10-python.tar.gz"
-    with pytest.raises(tarfile.FilterError):
+    with pytest.raises(CorruptFileError) as err:
         download_cifar10(root, url=url, known_hash=md5(archive))
-    assert not (tmp_path / "escaped").exists()
+    message(err, "cifar-10-python.tar.gz: not a valid CIFAR-10 archive (OutsideDestinationError")
+    assert isinstance(err.value.__cause__, tarfile.FilterError)
+    assert not (tmp_path / "escaped").exists() and not (root / "escaped").exists()
+    assert [p.name for p in root.iterdir()] == ["cifar-10-python.tar.gz"]  # no staging folder
+
+
+def test_failed_mnist_download_leaves_nothing_and_says_what_to_do(tmp_path: Path) -> None:
+    url = closed_port_url()
+    root = tmp_path / "data"
+    with pytest.raises(DownloadError) as err:
+        download_mnist(root, base_url=url, files=data.MNIST_FILES)
+    message(
+        err,
+        f"could not download {url}/train-images-idx3-ubyte.gz (no network: [Errno ",
+        f"). Put the file at {root / 'MNIST/raw/train-images-idx3-ubyte.gz'} by hand, or retry "
+        "with a network",
+    )
+    assert not root.exists()  # neither an empty MNIST/raw/ nor a partial file
+
+
+def test_failed_download_through_load_keeps_existing_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "MNIST").mkdir()
+    monkeypatch.setattr(data, "MNIST_BASE_URL", closed_port_url())
+    with pytest.raises(DownloadError):
+        load_mnist(tmp_path, train=True, download=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["MNIST"]  # made by the user: kept
+    assert list((tmp_path / "MNIST").iterdir()) == []  # raw/ made by the download: removed
+
+
+def test_http_error_download_leaves_nothing(
+    tmp_path: Path, http_root: Path, local_http_server: str
+) -> None:
+    root = tmp_path / "data"
+    url = f"{local_http_server}/cifar-10-python.tar.gz"  # http_root is empty: 404
+    with pytest.raises(DownloadError) as err:
+        download_cifar10(root, url=url)
+    message(
+        err,
+        f"could not download {url} (HTTP 404 ",
+        f"Put the file at {root / 'cifar-10-python.tar.gz'} by hand",
+    )
+    assert not root.exists()
+
+
+def test_download_flag_refetches_corrupt_mnist_file(
+    tmp_path: Path, http_root: Path, local_http_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrays = write_mnist_root(http_root, n_train=10, n_test=12, seed=8)
+    served = http_root / "MNIST" / "raw"
+    monkeypatch.setattr(data, "MNIST_BASE_URL", f"{local_http_server}/MNIST/raw/")
+    monkeypatch.setattr(data, "MNIST_FILES", {n: md5(served / n) for n in MNIST_NAMES})
+    write_mnist_root(tmp_path, n_train=10, n_test=12, seed=8)
+    labels = tmp_path / "MNIST/raw/t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-5])
+    with pytest.raises(CorruptFileError) as err:
+        load_mnist(tmp_path, train=False)
+    message(err, f"{labels}: truncated gzip file", REFETCH)
+    images, got = load_mnist(tmp_path, train=False, download=True)
+    np.testing.assert_array_equal(got, arrays["test"][1])
+    assert labels.read_bytes() == (served / labels.name).read_bytes()
+
+
+def test_download_flag_refetches_truncated_cifar_batch(
+    tmp_path: Path, http_root: Path, local_http_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = http_root / "cifar-10-python.tar.gz"
+    arrays = write_cifar_archive(archive, n_per_batch=10, seed=9)
+    root = tmp_path / "data"
+    write_cifar_root(root, n_per_batch=10, seed=9)  # the same files as the archive holds
+    folder = root / "cifar-10-batches-py"
+    monkeypatch.setattr(data, "CIFAR10_URL", f"{local_http_server}/cifar-10-python.tar.gz")
+    monkeypatch.setattr(data, "CIFAR10_MD5", md5(archive)[4:])
+    monkeypatch.setattr(data, "CIFAR10_FILES", {n: md5(folder / n) for n in data.CIFAR10_FILES})
+    batch = folder / "data_batch_2"
+    good = batch.read_bytes()
+    batch.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CorruptFileError) as err:
+        load_cifar10(root)
+    message(
+        err,
+        f"{batch}: truncated CIFAR-10 pickle, {len(good) // 2:,} bytes found, the published "
+        "data_batch_2 is 31,035,320 bytes",
+        REFETCH,
+    )
+    batches = load_cifar10(root, download=True)
+    assert batch.read_bytes() == good
+    np.testing.assert_array_equal(batches["data_batch_2"][0], arrays["data_batch_2"][0])
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py", CIFAR10_ARCHIVE]
+    # a batch with the right size but the wrong md5 is fetched again too
+    batch.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    load_cifar10(root, download=True)
+    assert batch.read_bytes() == good
+
+
+def test_download_flag_keeps_intact_cifar_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_cifar_root(tmp_path, n_per_batch=10)
+    folder = tmp_path / "cifar-10-batches-py"
+    monkeypatch.setattr(data, "CIFAR10_FILES", {n: md5(folder / n) for n in data.CIFAR10_FILES})
+    monkeypatch.setattr(data, "CIFAR10_URL", closed_port_url())
+    load_cifar10(tmp_path, download=True)  # every md5 matches: no download is tried
+    (folder / "test_batch").write_bytes(b"")
+    with pytest.raises(DownloadError) as err:
+        load_cifar10(tmp_path, download=True)
+    message(err, "could not download http://127.0.0.1:", "(no network: ")

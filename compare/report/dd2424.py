@@ -1,0 +1,207 @@
+"""The DD2424 report: the four required settings, the bonus improvements (Exercise 2.1) and the
+multiple binary cross-entropy comparison (Exercise 2.2), with the runs each needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from compare.report import figures
+from compare.report.content import gradient_section, parity_note, pct, runs_section
+from compare.report.document import Section, Table
+from compare.report.runs import Job, RunRecord
+from numpy_impl.dd2424 import grid_points
+from numpy_impl.experiments import load_grid
+
+SETTINGS = [f"dd2424/setting{k}" for k in range(1, 5)]
+#: Exercise 2.1's improvements: (label, experiment, the run it improves on).
+IMPROVEMENTS = [
+    ("(a) all five batches for training", "dd2424/bonus_all_data", "dd2424/setting2"),
+    ("(b) horizontal flips", "dd2424/bonus_flip", "dd2424/bonus_all_data"),
+    ("(d) step decay, eta / 10 every 10 epochs", "dd2424/bonus_step_decay",
+     "dd2424/bonus_all_data"),
+    ("(d) eta / 10 on a validation plateau", "dd2424/bonus_plateau", "dd2424/bonus_all_data"),
+]
+GRID = "dd2424_bonus"
+MULTI_BCE, SOFTMAX = "dd2424/bonus_multi_bce", "dd2424/setting2"
+GRADIENT_MODELS = ["DD2424Softmax", "DD2424MultiBCE"]
+#: The text's reference numbers for setting 2 (seed 42, n_batch 100, eta 0.001, lambda 0).
+TEXT_COST_AFTER_EPOCH_1, TEXT_TEST_ACCURACY = 1.972, 0.3913
+
+
+def grid_jobs(quick: bool) -> list[Job]:
+    """Exercise 2.1c: one NumPy-only run per grid point (quick mode: the first and the last)."""
+    base, grid = load_grid(GRID)
+    points = grid_points(grid)
+    points = [points[0], points[-1]] if quick else points
+    return [Job(base.name, tuple(point.items()), _grid_name(point), parity=False)
+            for point in points]
+
+
+def _grid_name(point: Mapping[str, Any]) -> str:
+    return "grid/" + ", ".join(f"{k.rpartition('.')[2]} {v:g}" for k, v in point.items())
+
+
+def jobs(quick: bool) -> list[Job]:
+    """Every run the report needs: the four settings, the bonus runs, the grid points."""
+    bonus = [experiment for _, experiment, _ in IMPROVEMENTS] + [MULTI_BCE]
+    return [Job(name) for name in SETTINGS + bonus] + grid_jobs(quick)
+
+
+def _setting_label(record: RunRecord) -> str:
+    return (f"lambda = {record.lam:g}, eta = {record.init_arg('lr'):g}, n_batch = "
+            f"{record.data_arg('batch_size')}, {record.experiment['trainer']['max_epochs']} "
+            "epochs")
+
+
+def _test_accuracies(record: RunRecord) -> tuple[str, str]:
+    """The NumPy side's and the Lightning reference's test accuracy."""
+    lightning = (record.parity.final_metrics.get("test/acc", {}).get("lightning")
+                 if record.parity else None)
+    return pct(record.metrics["test/acc"]), "-" if lightning is None else pct(lightning)
+
+
+def _loss_cost(record: RunRecord, title: str) -> Figure:
+    return figures.train_val_figure(
+        title, [(record.curves, "loss", "cross-entropy loss", None, "loss"),
+                (record.curves, "cost", "cost J = loss + lambda ||W||^2", None, "cost")],
+        "epoch", parity_note([record]))
+
+
+def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any]],
+          quick: bool, data: str, class_names: Sequence[str]
+          ) -> tuple[list[Section], dict[str, Figure]]:
+    """The report's sections and figures (by file stem) from the finished runs."""
+    figs: dict[str, Figure] = {}
+    sections = [
+        runs_section(records, [
+            f"Data: {data}. Every run is an experiment definition under configs/dd2424/, "
+            "trained by the NumPy implementation (numpy_impl) and, from the same "
+            "initialisation on the same batches, by the PyTorch Lightning reference "
+            "(lightning_ref) in lockstep (compare.run_parity); the curves show both. The grid "
+            "search's points run on the NumPy side only (a table, not curves).",
+            *(["Quick mode: every run is cut to 2 epochs and the grid to 2 points; the "
+               "figures show that the report renders, not the text's results."]
+              if quick else [])]),
+        gradient_section("Exercise 1: gradient checks", gradients, quick),
+    ]
+    for k, name in enumerate(SETTINGS, 1):
+        record = records[name]
+        figs[f"setting{k}_curves"] = _loss_cost(
+            record, f"Exercise 1, setting {k} ({_setting_label(record)}): loss and cost")
+        figs[f"setting{k}_templates"] = figures.templates_figure(
+            f"Exercise 1, setting {k}: the rows of W as class templates",
+            {f"setting {k}": record.arrays["templates"]}, class_names,
+            parity_note([record], curves=False))
+        numpy_acc, lightning_acc = _test_accuracies(record)
+        sections.append(Section(
+            f"Exercise 1, setting {k}: {_setting_label(record)}",
+            [f"Training and validation loss and cost after every epoch (the whole sets), and "
+             f"the learnt W as class templates. Test accuracy: {numpy_acc} (Lightning "
+             f"reference: {lightning_acc})."],
+            figures=[f"setting{k}_curves", f"setting{k}_templates"]))
+    sections.append(_settings_table(records))
+    sections.append(_bonus(records, figs))
+    sections.append(_multi_bce(records, figs))
+    return sections, figs
+
+
+def _settings_table(records: Mapping[str, RunRecord]) -> Section:
+    """The final test accuracies of the four settings, and the text's reference numbers."""
+    rows = []
+    for k, name in enumerate(SETTINGS, 1):
+        record = records[name]
+        rows.append([str(k), f"{record.lam:g}", f"{record.init_arg('lr'):g}",
+                     *_test_accuracies(record)])
+    setting2 = records[SOFTMAX]
+    cost_1 = setting2.curves["numpy"]["train/cost"][1][0]
+    return Section("Exercise 1: final test accuracies", [
+        "The text's reference for setting 2's parameters (seed 42, W drawn before b): a training "
+        f"cost of {TEXT_COST_AFTER_EPOCH_1} after the first epoch and {pct(TEXT_TEST_ACCURACY)} "
+        f"test accuracy after 40 epochs on CIFAR-10. Here: {cost_1:.4f} after the first epoch "
+        f"and {pct(setting2.metrics['test/acc'])} after "
+        f"{setting2.experiment['trainer']['max_epochs']} epochs (docs/expected-results.md).",
+        "A larger lambda pulls W towards zero: smoother templates and a smaller gap between "
+        "training and validation, at some cost in accuracy; eta = 0.1 is too large a step and "
+        "the cost oscillates instead of settling."],
+        [Table(["setting", "lambda", "eta", "test acc (NumPy)", "test acc (Lightning)"], rows)])
+
+
+def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section:
+    """Exercise 2.1: each improvement's test accuracy and gain, the grid search, the curves."""
+    rows, labels, values = [], [], []
+    for label, name, base in IMPROVEMENTS:
+        record = records[name]
+        gain = record.metrics["test/acc"] - records[base].metrics["test/acc"]
+        rows.append([label, name.rpartition("/")[2], *_test_accuracies(record),
+                     f"{100 * gain:+.2f} vs {base.rpartition('/')[2]}"])
+        labels.append(label)
+        values.append(record.metrics["test/acc"])
+    grid = sorted((r for n, r in records.items() if n.startswith("grid/")),
+                  key=lambda r: -r.metrics["val/acc"])
+    best = grid[0]
+    gain = best.metrics["test/acc"] - records["dd2424/bonus_all_data"].metrics["test/acc"]
+    rows.append(["(c) grid search, best by validation accuracy", best.name.removeprefix("grid/"),
+                 pct(best.metrics["test/acc"]), "-",
+                 f"{100 * gain:+.2f} vs bonus_all_data"])
+    baseline = records["dd2424/setting2"]
+    figs["bonus_test_accuracy"] = figures.bars_figure(
+        "Exercise 2.1: test accuracy of each improvement",
+        ["setting 2 (baseline)", *labels, "(c) grid search best"],
+        [baseline.metrics["test/acc"], *values, best.metrics["test/acc"]], "test accuracy",
+        parity_note([records[n] for _, n, _ in IMPROVEMENTS], curves=False)
+        + "; grid: NumPy only")
+    figs["bonus_val_accuracy"] = figures.comparison_figure(
+        "Exercise 2.1: validation accuracy per epoch of each improvement",
+        {"setting 2": baseline.curves,
+         **{label: records[name].curves for label, name, _ in IMPROVEMENTS}},
+        "val/acc", "validation accuracy", "epoch",
+        parity_note([baseline] + [records[n] for _, n, _ in IMPROVEMENTS]))
+    figs["bonus_grid_search"] = figures.bars_figure(
+        "Exercise 2.1c: grid search over lambda, eta and n_batch (validation accuracy)",
+        [r.name.removeprefix("grid/") for r in grid], [r.metrics["val/acc"] for r in grid],
+        "validation accuracy", "NumPy only; the best point in orange", highlight=0)
+    best_overall = max((records[n] for _, n, _ in IMPROVEMENTS), key=lambda r: r.metrics[
+        "test/acc"])
+    return Section("Exercise 2.1: improving the network", [
+        "Each improvement's test accuracy and its gain over the run it builds on (all five "
+        "batches over setting 2's parameters; flips, decay and the grid search over all five "
+        "batches). The grid runs every combination of lambda, eta and n_batch from the same "
+        "initialisation and picks the best validation accuracy.",
+        f"Best test accuracy of the improvements: {pct(best_overall.metrics['test/acc'])} "
+        f"({best_overall.name}); grid search best: {pct(best.metrics['test/acc'])} "
+        f"({best.name.removeprefix('grid/')})."],
+        [Table(["improvement", "run", "test acc (NumPy)", "test acc (Lightning)", "gain (points)"],
+               rows),
+         Table(["grid point", "val acc", "test acc"],
+               [[r.name.removeprefix("grid/"), pct(r.metrics["val/acc"]),
+                 pct(r.metrics["test/acc"])] for r in grid], "The grid, best first.")],
+        figures=["bonus_test_accuracy", "bonus_val_accuracy", "bonus_grid_search"])
+
+
+def _multi_bce(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section:
+    """Exercise 2.2: multiple binary cross-entropy against softmax + cross-entropy."""
+    bce, softmax = records[MULTI_BCE], records[SOFTMAX]
+    pair = {f"softmax + cross-entropy (setting 2, eta {softmax.init_arg('lr'):g})": softmax,
+            f"sigmoid + multiple BCE (eta {bce.init_arg('lr'):g})": bce}
+    figs["multi_bce_histograms"] = figures.histogram_figure(
+        "Exercise 2.2: probability of the ground-truth class, test images",
+        {label: (r.arrays["p_true"], r.arrays["correct"]) for label, r in pair.items()},
+        parity_note(pair.values(), curves=False))
+    figs["multi_bce_loss"] = figures.train_val_figure(
+        "Exercise 2.2: training and validation loss of each loss function",
+        [(r.curves, "loss", "loss", None, label) for label, r in pair.items()], "epoch",
+        parity_note(pair.values()))
+    rows = [[label, *_test_accuracies(r), f"{r.metrics['train/loss'] - r.metrics['val/loss']:+.4f}",
+             pct(r.metrics["train/acc"] - r.metrics["test/acc"])] for label, r in pair.items()]
+    return Section("Exercise 2.2: sigmoid and multiple binary cross-entropy", [
+        "With p = sigmoid(s) and the loss of eq. 14, dl/ds = (p - y) / K for each image (the "
+        "softmax + cross-entropy gradient is p - y): the same code with the 1/K factor, which is "
+        "why eta is ten times larger.",
+        "Over-fitting shows as the gap between the training and the validation loss, and between "
+        "training and test accuracy (the table's last two columns)."],
+        [Table(["model", "test acc (NumPy)", "test acc (Lightning)",
+                "train - val loss", "train - test acc"], rows)],
+        figures=["multi_bce_histograms", "multi_bce_loss"])

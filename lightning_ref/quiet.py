@@ -1,0 +1,42 @@
+"""A quiet terminal for the Lightning-based commands: what matters, and nothing else.
+
+Lightning announces the hardware ("GPU available: False ..."), advertises two cloud products in
+"Tip:" lines and prints the seed, all at INFO through the ``pytorch_lightning`` and
+``lightning_fabric`` loggers, which the commands raise to WARNING (warnings and errors still
+show). torch warns from inside Lightning's ``_pytree`` module about an API Lightning calls
+(``isinstance(treespec, LeafSpec)``): a dependency's deprecation the user can do nothing about.
+The progress bar shows the epoch, the batch's loss and the latest validation accuracy, so it
+fits an 80-column terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import TQDMProgressBar
+
+#: What the progress bar shows besides the epoch and the step count.
+PROGRESS_METRICS = ("train/loss", "val/acc")
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's start-up chatter and the dependencies' deprecation warnings."""
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+class TextProgressBar(TQDMProgressBar):
+    """Lightning's progress bar with only :data:`PROGRESS_METRICS` (no ``v_num``) and without
+    the rate, so that a line stays within 80 columns even where tqdm cannot measure the
+    terminal (output to a file or a pipe)."""
+
+    BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule
+                    ) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)
+        return {k: v for k, v in metrics.items() if k in PROGRESS_METRICS}
