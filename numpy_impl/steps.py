@@ -90,6 +90,7 @@ class TrainerState:
     history: dict[str, Any]
     extra: dict[str, Any]
     best_params: dict[str, np.ndarray] | None = None
+    config: dict[str, Any] | None = None  # the experiment, as python -m numpy_impl notes it
 
     @classmethod
     def of(cls, params: dict[str, np.ndarray], history: dict[str, Any], extra: dict[str, Any],
@@ -104,7 +105,7 @@ class TrainerState:
         the rest (exact: JSON writes floats by ``repr``, and ``NaN``/``Infinity`` are allowed)."""
         meta = {"step": self.step, "epoch": self.epoch, "batch": self.batch,
                 "pending": self.pending, "epoch_rng": self.epoch_rng, "history": self.history,
-                "extra": self.extra}
+                "extra": self.extra, "config": self.config}
         arrays = {f"params/{k}": v for k, v in self.params.items()}
         arrays.update({f"best/{k}": v for k, v in (self.best_params or {}).items()})
         buffer = io.BytesIO()
