@@ -198,8 +198,8 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
             print(f"[numpy] early stopping in epoch {metrics['stopped_epoch']} (counted from 0) "
                   f"at step {metrics['stopped_step']}; restored the weights of step "
                   f"{metrics['best_step']}, the lowest validation loss")
-        which = ("the restored best weights" if restored else "the weights after the last step")
-        print(f"[numpy] final, of {which} (step {metrics['weights_step']}): {shown}")
+        which = "the restored best" if restored else "the last step's"
+        print(f"[numpy] final: {shown} (of {which} weights, step {metrics['weights_step']})")
         if run_dir is not None:
             saved = ("weights.npz (best), last_weights.npz (last step)" if restored
                      else "weights.npz")
