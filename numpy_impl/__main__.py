@@ -9,13 +9,16 @@ and exit code 2 on all three.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
+from numpy_impl.interrupt import Interrupted, catch_signals
 from numpy_impl.schema import (
+    ExperimentError,
     HelpFormatter,
     experiment_source,
     parse_command_line,
@@ -37,12 +40,20 @@ def build_parser() -> ArgumentParser:
                         f"YAML path; without it and without --config: {DEFAULT_EXPERIMENT}")
     parser.add_argument("--runs-dir", default="runs/numpy", help="where runs are saved")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--ckpt_path", default=None,
+                        help="resume from this checkpoint.npz of an earlier run of the same "
+                        "experiment and flags (the run goes on in a new version folder)")
+    parser.add_argument("--resume", action="store_true",
+                        help="resume from the newest checkpoint.npz of this experiment")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Train the experiment or grid the command line names; 0 when done, 2 for a usage or
-    config mistake, 1 for missing or unsafe data (one line on stderr)."""
+    config mistake (a bad --ckpt_path included), 1 for missing or unsafe data or a diverged run
+    (one line on stderr), 130 or 143 when SIGINT or SIGTERM stopped the run (after saving its
+    checkpoint, whose path and the command that resumes it are printed)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     configure_threads()
     try:
         args, parts = parse_command_line(build_parser(), argv)
@@ -53,15 +64,43 @@ def main(argv: list[str] | None = None) -> int:
                                    DEFAULT_EXPERIMENT)
         # Imported here so that --list and --help stay instant.
         from numpy_impl.grid import run_grid
-        from numpy_impl.train import run_experiment
+        from numpy_impl.train import latest_checkpoint, run_experiment
 
-        if source.startswith("grids/") or Path(source).parent.name == "grids":
+        is_grid = source.startswith("grids/") or Path(source).parent.name == "grids"
+        if is_grid and (args.ckpt_path or args.resume):
+            raise ExperimentError("--ckpt_path and --resume resume one experiment, not a grid")
+        if is_grid:
             run_grid(source, parts.overrides, args.runs_dir)
-        else:
-            run_experiment(load_experiment(source, parts.overrides, parts.flags), args.runs_dir)
+            return 0
+        exp = load_experiment(source, parts.overrides, parts.flags)
+        ckpt_path = latest_checkpoint(args.runs_dir, exp) if args.resume else args.ckpt_path
+        with catch_signals() as signals:
+            run_experiment(exp, args.runs_dir, ckpt_path=ckpt_path, signals=signals)
     except user_errors() as err:
         return report(err)
+    except Interrupted as stop:
+        print(interrupted_message(stop, argv), file=sys.stderr)
+        return stop.exit_code
     return 0
+
+
+def interrupted_message(stop: Interrupted, argv: list[str]) -> str:
+    """One line: which signal stopped the run after which step, where its checkpoint is and
+    the command that resumes it (this command line with ``--ckpt_path``)."""
+    if stop.checkpoint is None:
+        return f"interrupted ({stop}) before the first step: nothing to resume"
+    kept, skip = [], False
+    for arg in argv:  # the earlier --ckpt_path / --resume make way for the new one
+        if skip or arg == "--resume" or arg.startswith("--ckpt_path="):
+            skip = False
+            continue
+        skip = arg == "--ckpt_path"
+        if not skip:
+            kept.append(arg)
+    command = shlex.join([sys.executable, "-m", "numpy_impl", *kept,
+                          "--ckpt_path", str(stop.checkpoint)])
+    return (f"interrupted ({stop}) after step {stop.step}: checkpoint in {stop.checkpoint}; "
+            f"resume with: {command}")
 
 
 if __name__ == "__main__":

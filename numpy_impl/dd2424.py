@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
-from numpy_impl.steps import OnStep, StepRecord, ValidationRecord, copies
+from numpy_impl.steps import OnStep, StepRecord, TrainerState, ValidationRecord, copies
 
 K_CIFAR = 10
 IMAGE_SHAPES = {3072: (32, 32, 3), 784: (28, 28, 1)}  # d -> (height, width, channels)
@@ -378,7 +378,8 @@ def evaluate(X: np.ndarray, Y: np.ndarray, network: dict[str, np.ndarray], lam: 
 def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
                   init_network: dict[str, np.ndarray], lam: float, rng: np.random.Generator,
                   X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
-                  loss: str | Objective = "softmax", on_step: OnStep | None = None
+                  loss: str | Objective = "softmax", on_step: OnStep | None = None,
+                  state: TrainerState | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, list]]:
     """MiniBatchGD, Exercise 1.8 (plus the bonus options): train a deep copy of ``init_network``.
 
@@ -388,7 +389,10 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     ``loss``: ``"softmax"`` (eq. 1-6) or ``"multiple_bce"`` (eq. 12-14), or an
     :class:`Objective` of your own. ``on_step`` (optional) receives a
     :class:`numpy_impl.steps.StepRecord` after every update and, when X_val is given, a
-    :class:`numpy_impl.steps.ValidationRecord` after every epoch.
+    :class:`numpy_impl.steps.ValidationRecord` after every epoch. A step record's ``state()``
+    is a checkpoint of the run; ``state=`` such a checkpoint to resume from (``init_network``
+    is then ignored; ``rng`` is set to the state's epoch), which ends bit for bit as the
+    uninterrupted run does.
 
     Each epoch starts with ``draws.draw_epoch(rng, n, shuffle, flip)`` (a permutation when
     shuffling, then n flips when flipping) and makes ``n // n_batch`` updates (eq. 8-9) on full
@@ -404,22 +408,45 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     has_val = X_val is not None and Y_val is not None
     if params["lr_plateau_patience"] is not None and not has_val:
         raise ValueError("lr_plateau_patience watches the validation cost: pass X_val and Y_val")
-    network = copy.deepcopy(init_network)
     d, n = X.shape
     shuffle, flip = params["shuffle"], params["flip"]
     inds_flip = flip_indices(*(params["image_shape"] or _image_shape(d))) if flip else None
-    eta = float(params["eta"])
     plateau = (PlateauDecay(params["lr_plateau_patience"])
                if params["lr_plateau_patience"] is not None else None)
     splits = {"train": (X, Y), **({"val": (X_val, Y_val)} if has_val else {})}
-    history: dict[str, list] = {f"{prefix}_{key}": [] for prefix in splits
-                                for key in ("loss", "cost", "accuracy")}
-    history["eta"] = []
+    if state is None:
+        network = copy.deepcopy(init_network)
+        history: dict[str, list] = {f"{prefix}_{key}": [] for prefix in splits
+                                    for key in ("loss", "cost", "accuracy")}
+        history["eta"] = []
+        eta = float(params["eta"])
+        step, first_epoch, done, pending, epoch_rng = -1, 0, 0, False, None
+    else:
+        network, history = copies(state.params), copy.deepcopy(state.history)
+        eta = state.extra["eta"]
+        if plateau is not None:
+            plateau.best, plateau.num_bad_epochs = state.extra["plateau"]
+        step, first_epoch, done, pending, epoch_rng = (state.step, state.epoch, state.batch,
+                                                       state.pending, state.epoch_rng)
+    slices = draws.batch_slices(n, params["n_batch"])
 
-    step = 0
-    for epoch in range(params["n_epochs"]):
+    def snapshot() -> TrainerState:
+        extra = {"eta": eta, "plateau": None if plateau is None else
+                 [plateau.best, plateau.num_bad_epochs]}
+        return TrainerState.of(network, history, extra, step=step, epoch=epoch, batch=done,
+                               pending=pending, epoch_rng=epoch_rng)
+
+    for epoch in range(first_epoch, params["n_epochs"]):
+        if epoch != first_epoch:
+            done, pending = 0, True
+        elif state is None:
+            pending = True
+        elif epoch_rng is not None:
+            rng.bit_generator.state = epoch_rng  # redraw the plan of the resumed epoch
+        if on_step is not None:
+            epoch_rng = rng.bit_generator.state
         plan = draws.draw_epoch(rng, n, shuffle, flip)
-        for sl in draws.batch_slices(n, params["n_batch"]):
+        for sl in slices[done:]:
             # Without shuffling the batch is a view: the text's sequential inds = j_start:j_end.
             batch = plan.order[sl] if shuffle else sl
             Xb, Yb = take_columns(X, batch), take_columns(Y, batch)
@@ -430,17 +457,18 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             if on_step is not None:  # the batch's loss and cost before the update
                 loss_cost = tuple(map(float, objective.loss_and_cost(Xb, Yb, network, lam, P, S)))
             F.sgd_update(network, grads, eta)
+            step, done = step + 1, done + 1
             if on_step is not None:
                 on_step(StepRecord(epoch, step, Xb, Yb, *loss_cost, grads=copies(grads),
-                                   params=copies(network), lr=eta))
-            step += 1
-
+                                   params=copies(network), lr=eta, state=snapshot))
+        if not pending:  # resumed from the end of this epoch: its end is done
+            continue
         history["eta"].append(eta)
         for prefix, (XX, YY) in splits.items():
             for key, value in evaluate(XX, YY, network, lam, objective).items():
                 history[f"{prefix}_{key}"].append(value)
         if on_step is not None and has_val:
-            on_step(ValidationRecord(epoch, step - 1, {
+            on_step(ValidationRecord(epoch, step, {
                 "val/loss": history["val_loss"][-1], "val/cost": history["val_cost"][-1],
                 "val/acc": history["val_accuracy"][-1],
                 "train/acc": history["train_accuracy"][-1]}))
@@ -449,6 +477,7 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             eta = eta * LR_DECAY_FACTOR
         if plateau is not None:
             eta = plateau.step(history["val_cost"][-1], eta)
+        pending = False
     return network, history
 
 

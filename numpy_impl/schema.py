@@ -313,14 +313,17 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
 def report(error: BaseException) -> int:
     """Print ``error: <one line>`` to stderr; return the exit code: 2 for a usage or config
     mistake (:class:`ExperimentError`), 1 for bad data (:class:`numpy_impl.data.DataError`:
-    missing, truncated, corrupt or unsafe files, a failed download)."""
+    missing, truncated, corrupt or unsafe files, a failed download) and for a diverged run
+    (:class:`numpy_impl.steps.Diverged`)."""
     print("error: " + " ".join(str(error).split()), file=sys.stderr)
     return 2 if isinstance(error, ExperimentError) else 1
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The errors that are a user's mistake, not a bug: reported in one line by :func:`report`,
+    """The errors that are a user's mistake, not a bug (a diverged run included: its learning
+    rate is too large): reported in one line by :func:`report`,
     never as a traceback (the data errors imported only when one is being caught)."""
     from numpy_impl.data import DataError
+    from numpy_impl.steps import Diverged
 
-    return ExperimentError, DataError
+    return ExperimentError, DataError, Diverged

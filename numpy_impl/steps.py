@@ -9,12 +9,23 @@ against the Lightning reference step for step; without a hook the trainers do no
 Steps are global update counts from 0, epochs count from 0. ``params`` and ``grads`` are
 copies, so a hook may keep a record while training goes on; ``X`` and ``Y`` are the batch as the
 update used it (flipped where the epoch flips), which the trainers never modify.
+
+A :class:`StepRecord` also carries ``state``, a function that returns a :class:`TrainerState`:
+a checkpoint of everything the rest of the run depends on, which the trainers' ``state=``
+argument resumes from, bit for bit. It is built only when a hook calls it (during the hook,
+or after training for the final state). :class:`Diverged` is what a hook raises on a
+non-finite loss or cost (``python -m numpy_impl`` does; the trainers never check).
 """
 
 from __future__ import annotations
 
+import copy
+import io
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +44,7 @@ class StepRecord:
     grads: dict[str, np.ndarray]
     params: dict[str, np.ndarray]
     lr: float
+    state: Callable[[], TrainerState] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -52,3 +64,70 @@ OnStep = Callable[[StepRecord | ValidationRecord], None]
 def copies(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A copy of every array, so that later in-place updates do not reach a record."""
     return {name: np.array(value, copy=True) for name, value in arrays.items()}
+
+
+@dataclass
+class TrainerState:
+    """A checkpoint of a run after the update at global step ``step``: what a trainer's
+    ``state=`` argument needs to go on exactly as if never stopped.
+
+    ``epoch`` and ``batch``: the update was the ``batch``-th (counted from 1) of ``epoch``;
+    ``epoch_rng``: the generator's ``bit_generator.state`` at the start of that epoch, before
+    its :func:`numpy_impl.draws.draw_epoch` (None when the run draws nothing), so a resumed run
+    redraws the same plan and leaves the generator where the original did. ``pending``: the
+    work that follows the update (a validation, DD2424's end of an epoch) is still to do.
+    ``params`` are copies of the parameters after the update; ``history`` the trainer's
+    histories so far; ``extra`` its other scalars (TDT4265: early stopping; DD2424: eta and the
+    plateau decay); ``best_params`` the TDT4265 weights of the lowest validation loss.
+    """
+
+    step: int
+    epoch: int
+    batch: int
+    pending: bool
+    epoch_rng: dict[str, Any] | None
+    params: dict[str, np.ndarray]
+    history: dict[str, Any]
+    extra: dict[str, Any]
+    best_params: dict[str, np.ndarray] | None = None
+    config: dict[str, Any] | None = None  # the experiment, as python -m numpy_impl notes it
+
+    @classmethod
+    def of(cls, params: dict[str, np.ndarray], history: dict[str, Any], extra: dict[str, Any],
+           best_params: dict[str, np.ndarray] | None = None, **position: Any) -> TrainerState:
+        """A state holding deep copies, so that training on does not reach it."""
+        return cls(params=copies(params), history=copy.deepcopy(history),
+                   extra=copy.deepcopy(extra),
+                   best_params=None if best_params is None else copies(best_params), **position)
+
+    def to_npz(self) -> bytes:
+        """One ``.npz``: ``params/NAME`` and ``best/NAME`` arrays, and ``meta``, a JSON string of
+        the rest (exact: JSON writes floats by ``repr``, and ``NaN``/``Infinity`` are allowed)."""
+        meta = {"step": self.step, "epoch": self.epoch, "batch": self.batch,
+                "pending": self.pending, "epoch_rng": self.epoch_rng, "history": self.history,
+                "extra": self.extra, "config": self.config}
+        arrays = {f"params/{k}": v for k, v in self.params.items()}
+        arrays.update({f"best/{k}": v for k, v in (self.best_params or {}).items()})
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainerState:
+        """Read what :meth:`to_npz` wrote (no pickles are loaded)."""
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            params = {k.removeprefix("params/"): npz[k] for k in npz.files
+                      if k.startswith("params/")}
+            best = {k.removeprefix("best/"): npz[k] for k in npz.files if k.startswith("best/")}
+        return cls(params=params, best_params=best or None, **meta)
+
+
+class Diverged(ArithmeticError):
+    """A non-finite ``quantity`` (e.g. "the cost J of the batch") at ``step``: training
+    diverged, most often because the learning rate ``lr`` is too large."""
+
+    def __init__(self, quantity: str, value: float, step: int, epoch: int, lr: float) -> None:
+        super().__init__(f"training diverged: {quantity} at step {step} (epoch {epoch}) is "
+                         f"{value}; try a smaller learning rate (model.lr is {lr})")
+        self.quantity, self.value, self.step, self.epoch = quantity, value, step, epoch

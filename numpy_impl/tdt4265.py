@@ -8,15 +8,18 @@ The maths lives in :mod:`numpy_impl.functional`; the random draws in :mod:`numpy
 
 from __future__ import annotations
 
+import copy
+import itertools
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
-from numpy_impl.steps import OnStep, StepRecord, ValidationRecord, copies
+from numpy_impl.steps import OnStep, StepRecord, TrainerState, ValidationRecord, copies
 
 NUM_PIXELS = 784
 NUM_INPUTS = NUM_PIXELS + 1  # the bias trick
@@ -285,48 +288,88 @@ class BaseTrainer:
         """Returns (validation loss, training accuracy, validation accuracy), whole sets."""
         raise NotImplementedError
 
-    def train(self, num_epochs: int, on_step: OnStep | None = None) -> tuple[dict, dict]:
+    def train(self, num_epochs: int, on_step: OnStep | None = None,
+              state: TrainerState | None = None) -> tuple[dict, dict]:
         """Train for ``num_epochs`` (or until early stopping); returns the starter's
         ``(train_history, val_history)``, dicts of dicts keyed by global step.
 
         ``on_step`` (optional) receives a :class:`numpy_impl.steps.StepRecord` after every
-        update and a :class:`numpy_impl.steps.ValidationRecord` after every validation."""
-        train_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
-        val_history: dict[str, dict[int, float]] = {"loss": {}, "accuracy": {}}
-        self.stopped_epoch = self.stopped_step = self.best_step = None
-        val_losses: list[float] = []
-        best_loss, best_w = np.inf, None
-        global_step = 0
-        for epoch in range(num_epochs):
+        update and a :class:`numpy_impl.steps.ValidationRecord` after every validation; a step
+        record's ``state()`` is a checkpoint of the run, and ``state=`` such a checkpoint to
+        resume from (the result is then bit for bit the uninterrupted run's)."""
+        if state is None:
+            history = {"train": {"loss": {}, "accuracy": {}}, "val": {"loss": {}, "accuracy": {}}}
+            stopping = _EarlyStopping()
+            step, first_epoch, done, pending, epoch_rng = -1, 0, 0, False, None
+        else:
+            history = {part: {key: {int(s): v for s, v in series.items()}
+                              for key, series in curves.items()}
+                       for part, curves in state.history.items()}  # JSON keys are text
+            stopping = _EarlyStopping.of(state)
+            self.model.w = state.params["w"].copy()
+            step, first_epoch, done, pending, epoch_rng = (state.step, state.epoch, state.batch,
+                                                           state.pending, state.epoch_rng)
+        train_history, val_history = history["train"], history["val"]
+        self.stopped_epoch, self.stopped_step, self.best_step = (
+            stopping.stopped_epoch, stopping.stopped_step, stopping.best_step)
+
+        def snapshot() -> TrainerState:
+            return TrainerState.of({"w": self.model.w}, history, stopping.scalars(),
+                                   stopping.best_params, step=step, epoch=epoch, batch=done,
+                                   pending=pending, epoch_rng=epoch_rng)
+
+        epoch = first_epoch
+        if stopping.stopped_step is not None or (
+                pending and self._validate(epoch, step, history, stopping, on_step)):
+            return train_history, val_history
+        for epoch in range(first_epoch, num_epochs):
+            if epoch != first_epoch:
+                done = 0
+            elif epoch_rng is not None:
+                self.rng.bit_generator.state = epoch_rng  # redraw the plan of the resumed epoch
+            if on_step is not None and self.rng is not None:
+                epoch_rng = self.rng.bit_generator.state
             loader = self.batch_loader(self.X_train, self.Y_train, self.batch_size,
                                        shuffle=self.shuffle_dataset, rng=self.rng)
-            for X_batch, Y_batch in loader:
+            for X_batch, Y_batch in itertools.islice(loader, done, None):
+                step, done = step + 1, done + 1
                 w_before = self.model.w.copy() if on_step is not None else None
-                train_history["loss"][global_step] = float(self.train_step(X_batch, Y_batch))
+                train_history["loss"][step] = float(self.train_step(X_batch, Y_batch))
                 if on_step is not None:
-                    on_step(self._step_record(epoch, global_step, X_batch, Y_batch,
-                                              train_history["loss"][global_step], w_before))
-                if global_step % self.validation_interval == 0:
-                    val_loss, accuracy_train, accuracy_val = self.validation_step()
-                    val_loss = float(val_loss)
-                    train_history["accuracy"][global_step] = float(accuracy_train)
-                    val_history["loss"][global_step] = val_loss
-                    val_history["accuracy"][global_step] = float(accuracy_val)
-                    if on_step is not None:
-                        on_step(ValidationRecord(epoch, global_step, {
-                            "val/loss": val_loss, "val/cost": self._cost(val_loss),
-                            "val/acc": float(accuracy_val), "train/acc": float(accuracy_train)}))
-                    val_losses.append(val_loss)
-                    if val_loss < best_loss:  # strict: ties keep the earliest
-                        best_loss, best_w = val_loss, self.model.w.copy()
-                        self.best_step = global_step
-                    if self._should_stop(val_losses):
-                        if best_w is not None:  # None only if every loss was nan
-                            self.model.w = best_w
-                        self.stopped_epoch, self.stopped_step = epoch, global_step
-                        return train_history, val_history
-                global_step += 1
+                    pending = True
+                    on_step(self._step_record(epoch, step, X_batch, Y_batch,
+                                              train_history["loss"][step], w_before, snapshot))
+                    pending = False
+                if self._validate(epoch, step, history, stopping, on_step):
+                    return train_history, val_history
         return train_history, val_history
+
+    def _validate(self, epoch: int, step: int, history: dict[str, dict],
+                  stopping: _EarlyStopping, on_step: OnStep | None) -> bool:
+        """What follows the update at ``step``: validate when the cadence says so, track the
+        best weights and decide on early stopping (then restore them and return True)."""
+        if step % self.validation_interval != 0:
+            return False
+        val_loss, accuracy_train, accuracy_val = self.validation_step()
+        val_loss = float(val_loss)
+        history["train"]["accuracy"][step] = float(accuracy_train)
+        history["val"]["loss"][step] = val_loss
+        history["val"]["accuracy"][step] = float(accuracy_val)
+        if on_step is not None:
+            on_step(ValidationRecord(epoch, step, {
+                "val/loss": val_loss, "val/cost": self._cost(val_loss),
+                "val/acc": float(accuracy_val), "train/acc": float(accuracy_train)}))
+        stopping.val_losses.append(val_loss)
+        if val_loss < stopping.best_loss:  # strict: ties keep the earliest
+            stopping.best_loss, stopping.best_params = val_loss, {"w": self.model.w.copy()}
+            stopping.best_step = self.best_step = step
+        if not self._should_stop(stopping.val_losses):
+            return False
+        if stopping.best_params is not None:  # None only if every loss was nan
+            self.model.w = stopping.best_params["w"]
+        stopping.stopped_epoch, stopping.stopped_step = epoch, step
+        self.stopped_epoch, self.stopped_step = epoch, step
+        return True
 
     def _cost(self, loss: float, w: np.ndarray | None = None) -> float:
         """J = C + lambda * R(w) (eq. 9-10) of the current or the given weights (lambda: the
@@ -335,12 +378,13 @@ class BaseTrainer:
         return float(F.cost(loss, self.model.w if w is None else w, lam))
 
     def _step_record(self, epoch: int, step: int, X_batch: np.ndarray, Y_batch: np.ndarray,
-                     loss: float, w_before: np.ndarray) -> StepRecord:
+                     loss: float, w_before: np.ndarray,
+                     state: Callable[[], TrainerState]) -> StepRecord:
         """What ``on_step`` learns of an update: the cost uses the weights before it."""
         return StepRecord(epoch=epoch, step=step, X=X_batch, Y=Y_batch, loss=loss,
                           cost=self._cost(loss, w_before),
                           grads=copies({"w": self.model.grad}), params=copies({"w": self.model.w}),
-                          lr=self.learning_rate)
+                          lr=self.learning_rate, state=state)
 
     def _should_stop(self, val_losses: list[float]) -> bool:
         """No improvement over the last p validations: the oldest of the last p + 1 is their
@@ -350,6 +394,29 @@ class BaseTrainer:
             return False
         window = val_losses[-(p + 1):]
         return window[0] <= min(window[1:])
+
+
+@dataclass
+class _EarlyStopping:
+    """The early-stopping bookkeeping of a run: every validation loss so far, the lowest and
+    the weights and step that had it, and where the run stopped (None while it goes on)."""
+
+    val_losses: list[float] = field(default_factory=list)
+    best_loss: float = np.inf
+    best_params: dict[str, np.ndarray] | None = None
+    best_step: int | None = None
+    stopped_epoch: int | None = None
+    stopped_step: int | None = None
+
+    def scalars(self) -> dict[str, Any]:
+        """Everything but the best weights, for :attr:`TrainerState.extra`."""
+        return {k: v for k, v in vars(self).items() if k != "best_params"}
+
+    @classmethod
+    def of(cls, state: TrainerState) -> _EarlyStopping:
+        """The bookkeeping a checkpoint holds, copied."""
+        best = None if state.best_params is None else copies(state.best_params)
+        return cls(**copy.deepcopy(state.extra), best_params=best)
 
 
 class _GradientDescentTrainer(BaseTrainer):

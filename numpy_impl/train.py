@@ -6,7 +6,14 @@ trains with the text's own trainer (the TDT4265 ``BaseTrainer`` or DD2424's
 ``mini_batch_gd``) and writes to a new run folder ``runs/numpy/<experiment>/version_N/``
 (:mod:`numpy_impl.runfiles`) the TensorBoard events (the same tags as the Lightning
 reference's, and the run's hyperparameters for the HParams view), ``history.json``,
-``weights.npz``, ``metrics.json`` and ``experiment.yaml``.
+``weights.npz`` (and ``last_weights.npz`` when early stopping restored the best),
+``metrics.json``, ``experiment.yaml`` and ``checkpoint.npz`` (the final
+:class:`numpy_impl.steps.TrainerState`, which ``ckpt_path=`` resumes from).
+
+A non-finite loss or cost stops the run at its step with :class:`numpy_impl.steps.Diverged`;
+a signal noted in ``signals`` stops it after the step with
+:class:`numpy_impl.interrupt.Interrupted`, its checkpoint saved. Either way the logs so far
+are saved first.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from numpy_impl import dd2424, runfiles, tdt4265
 from numpy_impl import functional as F
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment
+from numpy_impl.interrupt import Interrupted, SignalFlag
 from numpy_impl.models import MODELS, final_metrics
+from numpy_impl.schema import ExperimentError
 from numpy_impl.splits import Split, experiment_split
-from numpy_impl.steps import OnStep, StepRecord, ValidationRecord
+from numpy_impl.steps import Diverged, OnStep, StepRecord, TrainerState, ValidationRecord
 from numpy_impl.tensorboard import EventWriter
 
 RUNS_DIR = runfiles.RUNS_DIR / "numpy"
@@ -82,67 +91,153 @@ def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
 
 
 def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator,
-                   on_step: OnStep | None = None
+                   on_step: OnStep | None = None, state: TrainerState | None = None
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
     trainer = tdt4265_trainer(exp, split, rng)
-    train_history, val_history = trainer.train(exp.max_epochs, on_step=on_step)
+    train_history, val_history = trainer.train(exp.max_epochs, on_step=on_step, state=state)
     stopping = {"stopped_epoch": trainer.stopped_epoch, "stopped_step": trainer.stopped_step,
                 "best_step": trainer.best_step}
     return {"w": trainer.model.w}, {"train": train_history, "val": val_history}, stopping
 
 
 def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator,
-                  on_step: OnStep | None = None
+                  on_step: OnStep | None = None, state: TrainerState | None = None
                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
     network, history = dd2424.mini_batch_gd(**dd2424_arguments(exp, split, rng),
-                                            on_step=on_step)
+                                            on_step=on_step, state=state)
     return network, history, {}
 
 
-def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True
+def load_checkpoint(path: str | Path, exp: Experiment) -> TrainerState:
+    """The checkpoint at ``path``, checked to be one of ``exp`` (the same definition, up to
+    ``trainer.max_epochs``); an :class:`ExperimentError` (one line, exit 2) otherwise."""
+    try:
+        state = TrainerState.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ExperimentError(f"--ckpt_path {path}: not a checkpoint of python -m numpy_impl "
+                              f"({type(err).__name__}: {err})") from None
+
+    def definition(config: dict[str, Any] | None) -> Any:
+        trainer = {k: v for k, v in (config or {}).get("trainer", {}).items() if k != "max_epochs"}
+        return {**(config or {}), "trainer": trainer}
+
+    if definition(state.config) != definition(exp.config):
+        raise ExperimentError(f"--ckpt_path {path}: made by another experiment definition than "
+                              f"{exp.name} with these flags; resume with the run's own flags")
+    return state
+
+
+def latest_checkpoint(runs_dir: str | Path, exp: Experiment) -> Path:
+    """``--resume``: the checkpoint of the newest ``version_N`` of ``exp`` that has one."""
+    folders = sorted(Path(runs_dir, exp.name).glob("version_*/checkpoint.npz"),
+                     key=lambda p: int(p.parent.name.removeprefix("version_")))
+    if not folders:
+        raise ExperimentError(f"--resume: no checkpoint.npz under {Path(runs_dir, exp.name)}")
+    return folders[-1]
+
+
+def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True,
+                   *, ckpt_path: str | Path | None = None, signals: SignalFlag | None = None
                    ) -> RunResult:
     """Train ``exp`` with the NumPy implementation; save it in a new
-    ``runs_dir/<name>/version_N/`` (nothing is saved when ``runs_dir`` is None)."""
+    ``runs_dir/<name>/version_N/`` (nothing is saved when ``runs_dir`` is None).
+
+    ``ckpt_path``: a ``checkpoint.npz`` to resume from (the run goes on in the new folder and
+    ends with exactly the weights of a run never stopped). ``signals``: stop after the step in
+    which a signal was noted there, saving the checkpoint (raises :class:`Interrupted`). A
+    non-finite loss or cost raises :class:`Diverged` at its step."""
     split = experiment_split(exp)
+    state = None if ckpt_path is None else load_checkpoint(ckpt_path, exp)
     if verbose:
         sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
         print(f"[numpy] {exp.name}: {exp.model}, data: {split.description}")
         print(f"[numpy] images: {sizes}; {exp.dtype}, lr {exp.lr}, lambda {exp.lam}, "
               f"batch {exp.batch_size}, {exp.max_epochs} epochs, seed {exp.seed}")
+        if state is not None:
+            print(f"[numpy] resuming after step {state.step} from {ckpt_path}")
     run_dir = None if runs_dir is None else runfiles.new_version_dir(Path(runs_dir) / exp.name)
     writer = None if run_dir is None else EventWriter(run_dir)
+    last = _LastStep()
     hooks = [] if writer is None else [_log_to(writer, MODELS[exp.model].regularised)]
+    hooks += [_check_finite(exp.lr), last]
+    stop_hooks = [] if signals is None else [_stop_on(signals)]
     rng = make_rng(exp.seed)
     train = _train_tdt4265 if exp.text == "tdt4265" else _train_dd2424
-    if verbose:
-        steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
-        with tqdm(total=steps, desc=f"[numpy] {exp.name}", unit="step") as bar:
-            params, history, stopping = train(exp, split, rng, _chain([*hooks, _progress(bar)]))
-    else:
-        params, history, stopping = train(exp, split, rng, _chain(hooks))
+    try:
+        if verbose:
+            steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
+            done = 0 if state is None else state.step + 1
+            with tqdm(total=steps, initial=done, desc=f"[numpy] {exp.name}", unit="step") as bar:
+                params, history, stopping = train(
+                exp, split, rng, _chain([*hooks, _progress(bar), *stop_hooks]), state)
+        else:
+            params, history, stopping = train(exp, split, rng, _chain([*hooks, *stop_hooks]),
+                                              state)
+    except (Diverged, Interrupted) as stop:
+        if run_dir is not None and writer is not None:
+            writer.close()
+            _save_stopped(run_dir, exp, last, stop)
+        raise
     metrics: dict[str, Any] = {**final_metrics(exp.model, params, exp.lam, split), **stopping}
+    last_step = None if last.record is None else last.record.step
+    restored = stopping.get("stopped_step") is not None
+    metrics["weights_step"] = metrics["best_step"] if restored else last_step
     if run_dir is not None and writer is not None:
         if "test/acc" in metrics:  # DD2424's splits: after the last of its full-batch updates
-            last_step = exp.max_epochs * (split.sizes()["train"] // exp.batch_size) - 1
-            writer.scalars({"test/acc": metrics["test/acc"]}, last_step)
+            steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
+            writer.scalars({"test/acc": metrics["test/acc"]}, steps - 1)
         writer.hparams(hparams_of(exp), [m for m in HPARAM_METRICS if m in metrics])
         writer.close()
         runfiles.write_npz(run_dir / "weights.npz", params)
-        runfiles.write_json(run_dir / "history.json", history)
-        runfiles.write_json(run_dir / "metrics.json", metrics)
-        runfiles.write_text(run_dir / "experiment.yaml",
-                            yaml.safe_dump(exp.config, sort_keys=False))
+        if restored and last.record is not None:
+            runfiles.write_npz(run_dir / "last_weights.npz", last.record.params)
+        _save_logs(run_dir, exp, history, metrics, last)
     if verbose:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k)
-        if metrics.get("stopped_step") is not None:
+        if restored:
             print(f"[numpy] early stopping in epoch {metrics['stopped_epoch']} (counted from 0) "
                   f"at step {metrics['stopped_step']}; restored the weights of step "
                   f"{metrics['best_step']}, the lowest validation loss")
-        print(f"[numpy] final: {shown}")
+        which = "the restored best" if restored else "the last step's"
+        print(f"[numpy] final: {shown} (of {which} weights, step {metrics['weights_step']})")
         if run_dir is not None:
-            print(f"[numpy] history, weights, metrics and TensorBoard events in {run_dir}/\n"
-                  f"[numpy] view: {runfiles.tensorboard_command(run_dir)}")
+            saved = ("weights.npz (best), last_weights.npz (last step)" if restored
+                     else "weights.npz")
+            print(f"[numpy] {saved}, history, metrics, checkpoint and TensorBoard events in "
+                  f"{run_dir}/\n[numpy] view: {runfiles.tensorboard_command(run_dir)}")
     return RunResult(exp, params, history, metrics, run_dir)
+
+
+def _save_logs(run_dir: Path, exp: Experiment, history: dict[str, Any],
+               metrics: dict[str, Any] | None, last: _LastStep) -> None:
+    """history.json, metrics.json (when given), experiment.yaml and checkpoint.npz (the state
+    after the last step's record, when there was one), each atomically."""
+    runfiles.write_json(run_dir / "history.json", history)
+    if metrics is not None:
+        runfiles.write_json(run_dir / "metrics.json", metrics)
+    runfiles.write_text(run_dir / "experiment.yaml", yaml.safe_dump(exp.config, sort_keys=False))
+    if last.record is not None and last.record.state is not None:
+        state = last.record.state()
+        state.config = exp.config
+        runfiles.write_bytes(run_dir / "checkpoint.npz", state.to_npz())
+
+
+def _save_stopped(run_dir: Path, exp: Experiment, last: _LastStep,
+                  stop: Diverged | Interrupted) -> None:
+    """The logs of a run stopped by ``stop``: the history so far (and the checkpoint of the
+    last step) for an interruption; the history and a metrics.json naming the non-finite
+    quantity for a divergence."""
+    history = {} if last.record is None or last.record.state is None else (
+        last.record.state().history)
+    if isinstance(stop, Interrupted):
+        _save_logs(run_dir, exp, history, None, last)
+        stop.checkpoint = run_dir / "checkpoint.npz" if last.record is not None else None
+        return
+    metrics = {"diverged": {"step": stop.step, "epoch": stop.epoch, "quantity": stop.quantity,
+                            "value": stop.value}}
+    runfiles.write_json(run_dir / "history.json", history)
+    runfiles.write_json(run_dir / "metrics.json", metrics)
+    runfiles.write_text(run_dir / "experiment.yaml", yaml.safe_dump(exp.config, sort_keys=False))
 
 
 def hparams_of(exp: Experiment) -> dict[str, Any]:
@@ -168,6 +263,45 @@ def _log_to(writer: EventWriter, regularised: str) -> OnStep:
                            record.step)
         else:
             writer.scalars(record.metrics, record.step)
+
+    return on_step
+
+
+class _LastStep:
+    """A trainer hook that keeps the latest :class:`StepRecord` (its parameters are the last
+    step's weights; its ``state()`` the checkpoint, built only when asked for)."""
+
+    def __init__(self) -> None:
+        self.record: StepRecord | None = None
+
+    def __call__(self, record: StepRecord | ValidationRecord) -> None:
+        if isinstance(record, StepRecord):
+            self.record = record
+
+
+def _check_finite(lr: float) -> OnStep:
+    """A trainer hook that raises :class:`Diverged` on the first non-finite batch loss or cost
+    J (checked in that order) or validation loss or cost."""
+
+    def on_step(record: StepRecord | ValidationRecord) -> None:
+        if isinstance(record, StepRecord):
+            values = {"the loss of the batch": record.loss, "the cost J of the batch": record.cost}
+        else:
+            values = {"the validation loss": record.metrics["val/loss"],
+                      "the validation cost J": record.metrics["val/cost"]}
+        for quantity, value in values.items():
+            if not np.isfinite(value):
+                raise Diverged(quantity, value, record.step, record.epoch, lr)
+
+    return on_step
+
+
+def _stop_on(signals: SignalFlag) -> OnStep:
+    """A trainer hook that raises :class:`Interrupted` after a step once a signal is noted."""
+
+    def on_step(record: StepRecord | ValidationRecord) -> None:
+        if signals.signum is not None and isinstance(record, StepRecord):
+            raise Interrupted(signals.signum, record.step)
 
     return on_step
 

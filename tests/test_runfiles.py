@@ -54,7 +54,7 @@ def test_numpy_runs_are_versioned_and_log_to_tensorboard(tmp_path: Path) -> None
     assert first.run_dir == tmp_path / "tdt4265" / "task3b" / "version_0"
     assert second.run_dir.name == "version_1"
     assert {p.name for p in first.run_dir.iterdir() if not p.name.startswith("events")} == {
-        "weights.npz", "history.json", "metrics.json", "experiment.yaml"}
+        "weights.npz", "history.json", "metrics.json", "experiment.yaml", "checkpoint.npz"}
     events = EventAccumulator(str(first.run_dir), size_guidance={"scalars": 0})
     events.Reload()
     tags = set(events.Tags()["scalars"])

@@ -1,0 +1,53 @@
+"""Stopping a run cleanly on SIGINT or SIGTERM.
+
+The handlers of :func:`catch_signals` only note the signal; ``python -m numpy_impl``'s trainer
+hook looks at the note after every completed step, saves the checkpoint and the logs, and
+raises :class:`Interrupted`, which the CLI turns into 128 + the signal's number (130, 143).
+Nothing is interrupted halfway, so the checkpoint is always the state after a whole step.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class SignalFlag:
+    """The signal that asked the run to stop, None until one does."""
+
+    signum: int | None = None
+
+
+class Interrupted(BaseException):
+    """The run stopped after ``step`` on signal ``signum``; its checkpoint is ``checkpoint``
+    (None when the run saves nothing). A BaseException, so that no ``except Exception`` on the
+    way takes it for an error."""
+
+    def __init__(self, signum: int, step: int, checkpoint: Path | None = None) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum, self.step, self.checkpoint = signum, step, checkpoint
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+@contextmanager
+def catch_signals() -> Iterator[SignalFlag]:
+    """Within the block SIGINT and SIGTERM set the flag instead of stopping the process; the
+    previous handlers come back afterwards."""
+    flag = SignalFlag()
+
+    def note(signum: int, frame: object) -> None:
+        flag.signum = signum
+
+    previous = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
