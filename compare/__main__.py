@@ -140,6 +140,8 @@ def render(report) -> str:  # noqa: ANN001 (a ParityReport)
     if report.summary.get("learning rates"):
         lines.append("learning rates: " + ", ".join(f"{r:g}" for r in
                                                    report.summary["learning rates"]))
+    if "diverged" in report.summary:
+        lines.append(f"the Lightning reference stopped: {report.summary['diverged']}")
     lines += ["", report.verdict()]
     if report.log_dir is not None:
         lines.append(f"TensorBoard: {report.log_dir}/ holds the runs numpy and lightning (the "

@@ -23,6 +23,7 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import multiprocessing
@@ -291,7 +292,10 @@ class _Child:
                 sys.stderr.flush()
                 os._exit(0)  # this process's work is done; the parent has the end record
             self.last = record
-        self.conn.send(record)
+        # without the trainer's checkpoint builder (a closure over its loop: not picklable,
+        # and a parity run is never resumed)
+        self.conn.send(dataclasses.replace(record, state=None)
+                       if isinstance(record, StepRecord) else record)
 
     def end(self, params: dict[str, np.ndarray], stopped_step: int | None,
             stopped_epoch: int | None, best_step: int | None) -> EndRecord:

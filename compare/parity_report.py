@@ -82,7 +82,7 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and self.steps > 0
+        return not self.mismatches and self.steps > 0 and "diverged" not in self.summary
 
     def table(self) -> str:
         """quantity | max abs err | max rel err | at step | tolerance, one row per quantity."""
@@ -104,6 +104,8 @@ class ParityReport:
         """One line: PASS or FAIL, and why."""
         if self.mismatch is not None:
             return f"FAIL: {self.mismatch}"
+        if "diverged" in self.summary:
+            return f"FAIL: {self.summary['diverged']}"
         if self.steps == 0:
             return "FAIL: no training step was compared"
         return (f"PASS: {self.steps} steps and {self.validations} validations, every quantity "

@@ -19,6 +19,7 @@ from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
 from numpy_impl import runfiles
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.steps import Diverged
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 RUNS_DIR = runfiles.RUNS_DIR / "compare"
@@ -85,6 +86,9 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     try:
         # ParityError here: the first mismatch; NumpySideError: the NumPy side failed
         trainer.fit(model, datamodule=datamodule)
+    except Diverged as err:  # the reference stopped at a non-finite value: a mismatch already
+        report.summary["diverged"] = str(err)
+    else:
         if callback.active:
             lockstep.end(*_how_training_ended(trainer), _params(model),
                          final_metrics(model, datamodule))

@@ -33,6 +33,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
+from numpy_impl.steps import check_finite
 from numpy_impl.tdt4265 import validation_interval
 
 
@@ -133,3 +134,38 @@ def validation_callbacks(validation: str, early_stopping_patience: int | None) -
         early_stopping = TextEarlyStopping(early_stopping_patience, validation)
         callbacks += [early_stopping, checkpoint, RestoreBest(checkpoint, early_stopping)]
     return callbacks
+
+
+class StopOnDivergence(Callback):
+    """A non-finite batch loss or cost J, or validation loss or cost, stops training at its step
+    with :class:`numpy_impl.steps.Diverged` (the same check and message as the NumPy side's,
+    :func:`numpy_impl.steps.check_finite`). The batch's values are checked after its update; a
+    validation's once it has been logged (before the next batch, at a validation's end, or at
+    the end of training), under the step it followed."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        metrics = trainer.callback_metrics
+        self._check(trainer, {tag: metrics[tag] for tag in ("train/loss", "train/cost")
+                              if tag in metrics})
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                             batch: Any, batch_idx: int) -> None:
+        self._check_validation(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check_validation(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check_validation(trainer)
+
+    def _check_validation(self, trainer: pl.Trainer) -> None:
+        metrics = trainer.callback_metrics
+        self._check(trainer, {tag: metrics[tag] for tag in ("val/loss", "val/cost")
+                              if tag in metrics})
+
+    @staticmethod
+    def _check(trainer: pl.Trainer, values: dict[str, Any]) -> None:
+        if trainer.global_step > 0:
+            check_finite(values, trainer.global_step - 1, trainer.current_epoch,
+                         trainer.optimizers[0].param_groups[0]["lr"])

@@ -49,7 +49,7 @@ from pytorch_lightning.cli import (
 )
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
+from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
 from lightning_ref.quiet import TextProgressBar, quiet_lightning
@@ -164,7 +164,7 @@ class FitCLI(LightningCLI):
                                     default_hp_metric=False))
         where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
                  else "data.batch_size")
-        callbacks: list[Callback] = [BatchSizeCheck(where)]
+        callbacks: list[Callback] = [BatchSizeCheck(where), StopOnDivergence()]
         if self.trainer_overrides.get("enable_progress_bar",
                                       config.trainer.get("enable_progress_bar") is not False):
             callbacks.append(TextProgressBar())

@@ -22,7 +22,8 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,18 @@ class Diverged(ArithmeticError):
         super().__init__(f"training diverged: {quantity} at step {step} (epoch {epoch}) is "
                          f"{value}; try a smaller learning rate (model.lr is {lr})")
         self.quantity, self.value, self.step, self.epoch = quantity, value, step, epoch
+
+
+
+#: The quantities whose first non-finite value stops a run, in the order they are checked,
+#: by the tags both sides log them under.
+DIVERGENCE_CHECKS = {"train/loss": "the loss of the batch", "train/cost": "the cost J of the batch",
+                     "val/loss": "the validation loss", "val/cost": "the validation cost J"}
+
+
+def check_finite(values: Mapping[str, float], step: int, epoch: int, lr: float) -> None:
+    """Raise :class:`Diverged` for the first of :data:`DIVERGENCE_CHECKS` in ``values`` (by tag)
+    that is not finite; the NumPy CLI and the Lightning reference both call this."""
+    for tag, quantity in DIVERGENCE_CHECKS.items():
+        if tag in values and not math.isfinite(float(values[tag])):
+            raise Diverged(quantity, float(values[tag]), step, epoch, lr)

@@ -34,7 +34,14 @@ from numpy_impl.interrupt import Interrupted, SignalFlag
 from numpy_impl.models import MODELS, final_metrics
 from numpy_impl.schema import ExperimentError
 from numpy_impl.splits import Split, experiment_split
-from numpy_impl.steps import Diverged, OnStep, StepRecord, TrainerState, ValidationRecord
+from numpy_impl.steps import (
+    Diverged,
+    OnStep,
+    StepRecord,
+    TrainerState,
+    ValidationRecord,
+    check_finite,
+)
 from numpy_impl.tensorboard import EventWriter
 
 RUNS_DIR = runfiles.RUNS_DIR / "numpy"
@@ -284,14 +291,9 @@ def _check_finite(lr: float) -> OnStep:
     J (checked in that order) or validation loss or cost."""
 
     def on_step(record: StepRecord | ValidationRecord) -> None:
-        if isinstance(record, StepRecord):
-            values = {"the loss of the batch": record.loss, "the cost J of the batch": record.cost}
-        else:
-            values = {"the validation loss": record.metrics["val/loss"],
-                      "the validation cost J": record.metrics["val/cost"]}
-        for quantity, value in values.items():
-            if not np.isfinite(value):
-                raise Diverged(quantity, value, record.step, record.epoch, lr)
+        values = ({"train/loss": record.loss, "train/cost": record.cost}
+                  if isinstance(record, StepRecord) else record.metrics)
+        check_finite(values, record.step, record.epoch, lr)
 
     return on_step
 
