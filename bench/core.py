@@ -312,8 +312,7 @@ def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[f
     trainer = pl.Trainer(**{**TRAINER_DEFAULTS, "default_root_dir": str(workdir)},
                          max_epochs=epochs, callbacks=[clock],
                          logger=TensorBoardLogger(str(workdir), name=text),
-                         limit_val_batches=lightning_validation_batches(s["validation"]),
-                         enable_model_summary=False)
+                         limit_val_batches=lightning_validation_batches(s["validation"]))
     trainer.fit(model, datamodule=dm)
     return [e - s_ for s_, e in zip(clock.starts, clock.ends, strict=True)]
 

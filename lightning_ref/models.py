@@ -155,7 +155,14 @@ class ParityModule(pl.LightningModule):
         validation set, and the accuracy of the whole training set (TDT4265 2c, DD2424 Fig. 3)."""
         metrics = self.evaluate(*val, self.val_acc)
         return {**{f"val/{k}": v for k, v in metrics.items()},
-                "train/acc": self.evaluate(*train, self.train_acc)["acc"]}
+                "train/acc": self.evaluate(*train, self.train_acc)["acc"],
+                "weights/squared_norm": self.squared_norm()}
+
+    @torch.no_grad()
+    def squared_norm(self) -> Tensor:
+        """R(w) = ||w||^2 of the regularised weights (TDT4265 task 4e), logged at every
+        validation."""
+        return self.penalty()
 
     # ------------------------------------------------------------------ Lightning hooks
 
@@ -163,26 +170,25 @@ class ParityModule(pl.LightningModule):
         X, Y = batch
         loss, cost, _ = self.loss_and_cost(X, Y)
         # The texts plot the training loss of every step: logged on_step only, and as cheaply as
-        # Lightning allows (each logged key costs ~0.1-0.3 ms, about a TDT4265 step): no
-        # progress-bar entry, the batch size given (nothing to infer), and sync_dist only under
-        # DDP (each rank holds an equal share of the batch, so the mean over the ranks is the
-        # loss of the whole batch). The learning rate goes with them: compare overlays it step
-        # for step with the NumPy side's.
+        # Lightning allows (each logged key costs ~0.1-0.3 ms, about a TDT4265 step): the batch
+        # size given (nothing to infer), and sync_dist only under DDP (each rank holds an equal
+        # share of the batch, so the mean over the ranks is the loss of the whole batch). The
+        # loss is the progress bar's one training entry. The learning rate goes with them:
+        # compare overlays it step for step with the NumPy side's.
         lr = self.trainer.optimizers[0].param_groups[0]["lr"]
-        self.log_dict({"train/loss": loss, "train/cost": cost, "lr": float(lr)}, on_step=True,
-                      on_epoch=False, sync_dist=self.trainer.world_size > 1, batch_size=1)
+        logged = {"on_step": True, "on_epoch": False, "batch_size": 1,
+                  "sync_dist": self.trainer.world_size > 1}
+        self.log("train/loss", loss, prog_bar=True, **logged)
+        self.log_dict({"train/cost": cost, "lr": float(lr)}, **logged)
         return cost
-
-    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        # R(w) = ||w||^2 after the update (TDT4265 task 4e), as the NumPy side logs it
-        self.log("weights/squared_norm", self.penalty(), on_step=True, on_epoch=False)
 
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         # Lightning's own validation loop, the "epoch" rule (the "starter" rule validates from
         # callbacks.StarterValidation): the data module's val_dataloader gives the whole
         # validation set (dataloader 0) and the whole training set (dataloader 1).
         if dataloader_idx == 0:
-            metrics = {f"val/{k}": v for k, v in self.evaluate(*batch, self.val_acc).items()}
+            metrics = {**{f"val/{k}": v for k, v in self.evaluate(*batch, self.val_acc).items()},
+                       "weights/squared_norm": self.squared_norm()}
         else:
             metrics = {"train/acc": self.evaluate(*batch, self.train_acc)["acc"]}
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True,

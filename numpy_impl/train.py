@@ -259,17 +259,19 @@ def hparams_of(exp: Experiment) -> dict[str, Any]:
 
 def _log_to(writer: EventWriter, regularised: str) -> OnStep:
     """A trainer hook that writes the Lightning reference's tags: every step's ``train/loss``,
-    ``train/cost``, ``lr`` and ``weights/squared_norm`` (R(w) = ||w||^2 after the update), and
-    every validation's ``val/loss``, ``val/cost``, ``val/acc``, ``train/acc``."""
+    ``train/cost`` and ``lr``, and every validation's ``val/loss``, ``val/cost``, ``val/acc``,
+    ``train/acc`` and ``weights/squared_norm`` (R(w) = ||w||^2 of the weights validated)."""
+    last: dict[str, np.ndarray] = {}  # the parameters after the latest update
 
     def on_step(record: StepRecord | ValidationRecord) -> None:
         if isinstance(record, StepRecord):
+            last.update(record.params)
             writer.scalars({"train/loss": record.loss, "train/cost": record.cost,
-                            "lr": record.lr,
-                            "weights/squared_norm": F.l2_penalty(record.params[regularised])},
-                           record.step)
+                            "lr": record.lr}, record.step)
         else:
-            writer.scalars(record.metrics, record.step)
+            writer.scalars({**record.metrics,
+                            "weights/squared_norm": F.l2_penalty(last[regularised])},
+                           record.step)
 
     return on_step
 

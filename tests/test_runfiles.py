@@ -57,12 +57,12 @@ def test_numpy_runs_are_versioned_and_log_to_tensorboard(tmp_path: Path) -> None
         "weights.npz", "history.json", "metrics.json", "experiment.yaml", "checkpoint.npz"}
     events = EventAccumulator(str(first.run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    tags = set(events.Tags()["scalars"])
+    tags = set(events.Tags()["scalars"])  # weights/squared_norm: at every validation
     assert {"train/loss", "train/cost", "lr", "weights/squared_norm", "val/loss", "val/cost",
             "val/acc", "train/acc"} <= tags
     losses = [e.value for e in events.Scalars("train/loss")]
     assert losses == pytest.approx(list(first.history["train"]["loss"].values()), rel=1e-6)
-    w = first.params["w"]
+    w = first.params["w"]  # the last validation follows the last update of the epoch
     last_norm = events.Scalars("weights/squared_norm")[-1].value
     assert math.isclose(last_norm, float(np.sum(w * w)), rel_tol=1e-6)
     plugins = events.PluginTagToContent("hparams")
