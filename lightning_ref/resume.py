@@ -9,7 +9,8 @@
   state: the final weights when fit ends (after :class:`~lightning_ref.callbacks.RestoreBest`,
   so they are the weights whose metrics the run prints), or the last completed step when
   SIGINT or SIGTERM stopped it (:meth:`LastCheckpoint.interruptible`). Either resumes with
-  ``trainer.fit(ckpt_path=...)``.
+  ``trainer.fit(ckpt_path=...)``; it also ends a resumed epoch as an uninterrupted run would
+  (the plateau decay included).
 
 Why a step boundary and not the signal's moment: a step cut in half is no state to resume from.
 The signal handler only raises a flag; the next ``on_train_batch_end`` after the flag (this
@@ -134,6 +135,14 @@ class LastCheckpoint(Callback):
                 and done < trainer.num_training_batches):
             self.save(trainer)
             self.stop_at_next_batch = True
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # The end of an epoch resumed mid-way: Lightning, still "restarting", would skip the
+        # ReduceLROnPlateau step (its metric might be missing after a restart inside a
+        # validation); here the epoch's validation has run in full since the resume, so the
+        # epoch ends as in an uninterrupted run.
+        if trainer.fit_loop.restarting:
+            trainer.fit_loop.restarting = False
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.training = False
