@@ -96,6 +96,14 @@ class TextEarlyStopping(EarlyStopping):
             self._run_early_stopping_check(trainer)
             self._record_stop(trainer)
 
+    def state_dict(self) -> dict[str, Any]:
+        # EarlyStopping's own state, and the step it stopped at (for a resumed run's summary)
+        return {**super().state_dict(), "stopped_step": self.stopped_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.stopped_step = state_dict.get("stopped_step")
+
     def _record_stop(self, trainer: pl.Trainer) -> None:
         if self.stopped_step is None and self.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
             self.stopped_step = trainer.global_step - 1
@@ -120,6 +128,13 @@ class RestoreBest(Callback):
         state = trainer.strategy.load_checkpoint(path)
         pl_module.load_state_dict(state["state_dict"])
         self.best_step, self.best_epoch = state["global_step"] - 1, state["epoch"]
+
+    def state_dict(self) -> dict[str, Any]:
+        # a final checkpoint (saved after the restore) says which weights it holds
+        return {"best_step": self.best_step, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_step, self.best_epoch = state_dict["best_step"], state_dict["best_epoch"]
 
 
 def validation_callbacks(validation: str, early_stopping_patience: int | None) -> list[Callback]:

@@ -40,6 +40,9 @@ class TrainingBatches:
     iterable, which must not draw) and yields ``len(draws.batch_slices(n, batch_size))`` full
     batches in that order, flipped where the plan flips (``numpy_impl.dd2424.flip_images``).
 
+    A checkpoint taken mid-epoch holds that epoch's plan and position (:meth:`state_dict`), so a
+    resumed run trains on the rest of the same epoch, as an uninterrupted run would.
+
     Under data parallelism rank r of w takes positions ``r*B/w : (r+1)*B/w`` of every global
     batch, so the ranks' equally weighted mean gradient (DDP's average) is the full batch's.
     """
@@ -58,6 +61,32 @@ class TrainingBatches:
         self.slices = draws.batch_slices(self.n, datamodule.batch_size)
         share = datamodule.batch_size // world_size
         self.share = slice(rank * share, (rank + 1) * share)
+        self.resume_at: tuple[draws.EpochPlan, int] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The epoch in progress, for Lightning's checkpoints (the fit loop saves the state of a
+        training loader that has one and gives it back before a resumed run's first batch): its
+        plan and how many of its batches were trained on; empty between epochs. The count is
+        the fit loop's, not the batches taken from here: Lightning's data fetcher takes one
+        batch ahead."""
+        trainer = self.datamodule.trainer
+        plan = self.datamodule.last_plan
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if plan is None or done >= trainer.num_training_batches:
+            return {}
+        return {"order": torch.from_numpy(plan.order),
+                "flip": None if plan.flip is None else torch.from_numpy(plan.flip),
+                "position": done}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue an interrupted epoch: the next iteration yields its remaining batches in
+        its plan's order (the generator, restored by the data module, is already past that
+        epoch's draw)."""
+        if state_dict:
+            flip = state_dict["flip"]
+            plan = draws.EpochPlan(order=state_dict["order"].numpy(),
+                                   flip=None if flip is None else flip.numpy())
+            self.resume_at = (plan, int(state_dict["position"]))
 
     def __len__(self) -> int:
         return len(self.slices)
@@ -77,9 +106,13 @@ class TrainingBatches:
 
     def __iter__(self) -> Iterator[Batch]:
         dm = self.datamodule
-        plan = draws.draw_epoch(dm.rng, self.n, dm.shuffle, dm.flip)
+        if self.resume_at is not None:  # the rest of an interrupted epoch, not a new draw
+            plan, start = self.resume_at
+            self.resume_at = None
+        else:
+            plan, start = draws.draw_epoch(dm.rng, self.n, dm.shuffle, dm.flip), 0
         dm.last_plan = plan
-        for sl in self.slices:
+        for sl in self.slices[start:]:
             positions = np.arange(sl.start, sl.stop)[self.share]
             index = torch.from_numpy(plan.order[positions])
             X, Y = self.gather(self.X, index), self.gather(self.Y, index)
@@ -225,8 +258,8 @@ class ExperimentDataModule(pl.LightningDataModule):
         return WholeSet(*self.tensors["test"])
 
     def state_dict(self) -> dict[str, Any]:
-        # Saved in every checkpoint: a run resumed from an epoch's end draws what an
-        # uninterrupted run would.
+        # Saved in every checkpoint: a resumed run draws what an uninterrupted run would (from
+        # mid-epoch, TrainingBatches holds the epoch's plan and this is past its draw).
         return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -8,14 +8,22 @@ every field can be overridden on the command line (``--model.lam 0.1``,
 is first checked against the one schema (:mod:`numpy_impl.schema`), so a bad value gets the
 same one line and exit code 2 as on ``python -m numpy_impl`` and ``python -m compare``. It
 fits, tests where the split has a test set, and ends by printing where the TensorBoard logs and
-the checkpoint are and the final metrics. :func:`build` is the same parse and instantiation
-without the fit, for ``compare``.
+the checkpoints (the best and ``last.ckpt``, the final weights) are and the final metrics,
+saying which weights they belong to. ``--ckpt_path PATH`` (or ``--resume``: the ``last.ckpt``
+of the experiment's latest run) continues a run, in its own log folder, exactly as if it had
+never stopped; SIGINT or SIGTERM saves the last completed step as ``last.ckpt``
+(:mod:`lightning_ref.resume`), prints how to resume and exits 130 or 143. :func:`build` is the
+same parse and instantiation without the fit, for ``compare``.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from numpy_impl.schema import section_help
@@ -29,7 +37,10 @@ TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
 
   -h, --help             this help
   --help-all             LightningCLI's full help (every Trainer option)
-  --print_config         the resolved configuration, as YAML"""
+  --print_config         the resolved configuration, as YAML
+  --ckpt_path PATH       continue the run saved in this checkpoint (its last.ckpt after an
+                         interruption), logging into the run's own folder
+  --resume               --ckpt_path the last.ckpt of this experiment's latest run"""
 
 
 if __name__ == "__main__" and any(a in ("-h", "--help") for a in sys.argv[1:]):
@@ -53,6 +64,7 @@ from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStop
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
 from lightning_ref.quiet import TextProgressBar, quiet_lightning
+from lightning_ref.resume import LAST, AtomicCheckpointIO, Interrupted, LastCheckpoint
 from numpy_impl import runfiles
 from numpy_impl.experiments import (
     CONFIG_DIR,
@@ -63,9 +75,11 @@ from numpy_impl.experiments import (
     resolve,
 )
 from numpy_impl.schema import (
+    ExperimentError,
     asks_for_help,
     check_batch_size,
     experiment_source,
+    not_allowed,
     report,
     section_help,
     split_argv,
@@ -126,6 +140,9 @@ class FitCLI(LightningCLI):
         # own validation loop runs only for the per-epoch rule.
         parser.link_arguments("model.init_args.validation", "trainer.limit_val_batches",
                               compute_fn=lightning_validation_batches)
+        parser.add_argument("--ckpt_path", type=str | None, default=None,
+                            help="continue the run saved in this checkpoint (trainer.fit's "
+                                 "ckpt_path)")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType | Experiment
                         ) -> None:
@@ -158,10 +175,13 @@ class FitCLI(LightningCLI):
         if config.trainer.logger in (None, True):  # Lightning's default logger, renamed
             name = (self.experiment.name if self.experiment is not None
                     else experiment_name((config.get("config") or [DEFAULT_CONFIG])[-1]))
+            where = dict(save_dir=str(RUNS_DIR), name=name)
+            run_dir = checkpoint_run_dir(config.get("ckpt_path"))
+            if run_dir is not None:  # a resumed run goes on in its own folder (see there)
+                where = dict(save_dir=str(run_dir.parent), name="", version=run_dir.name)
             config.trainer.logger = Namespace(
                 class_path="pytorch_lightning.loggers.TensorBoardLogger",
-                init_args=Namespace(save_dir=str(RUNS_DIR), name=name,
-                                    default_hp_metric=False))
+                init_args=Namespace(**where, default_hp_metric=False))
         where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
                  else "data.batch_size")
         callbacks: list[Callback] = [BatchSizeCheck(where), StopOnDivergence()]
@@ -171,17 +191,76 @@ class FitCLI(LightningCLI):
         self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        if self.config.trainer.get("plugins") is None:  # checkpoints written atomically
+            kwargs["plugins"] = [AtomicCheckpointIO()]
         return super().instantiate_trainer(**{**self.trainer_overrides, **kwargs})
+
+
+def checkpoint_run_dir(ckpt_path: str | None) -> Path | None:
+    """The run folder (``.../version_N``) that holds a checkpoint in its ``checkpoints/``, None
+    for a checkpoint elsewhere. A resumed run logs there again: TensorBoard shows one run, and
+    ModelCheckpoint keeps its best only when the folder is the same string as when it was saved
+    (relative to the working directory, as the CLI saves it)."""
+    if ckpt_path is None:
+        return None
+    folder = Path(ckpt_path).parent
+    if folder.name != "checkpoints" or not _VERSION.fullmatch(folder.parent.name):
+        return None
+    run_dir = folder.parent
+    relative = os.path.relpath(run_dir.absolute())
+    return run_dir if relative.startswith("..") else Path(relative)
+
+
+_VERSION = re.compile(r"version_\d+")
+
+
+def resume_options(argv: Sequence[str]) -> tuple[list[str], str | None, bool]:
+    """``argv`` without fit's own resume options, ``--ckpt_path``'s value (or None) and whether
+    ``--resume`` was given."""
+    rest, ckpt_path, resume = [], None, False
+    tokens = iter(argv)
+    for arg in tokens:
+        flag, eq, value = arg.partition("=")
+        if flag == "--resume" and not eq:
+            resume = True
+        elif flag == "--ckpt_path":
+            ckpt_path = value if eq else next(tokens, None)
+            if ckpt_path is None:
+                raise ExperimentError("--ckpt_path: needs a value")
+        else:
+            rest.append(arg)
+    return rest, ckpt_path, resume
+
+
+def latest_last_checkpoint(name: str) -> Path:
+    """``last.ckpt`` of the experiment's latest run that has one (``--resume``)."""
+    parent = RUNS_DIR / name
+    runs = sorted((p for p in parent.glob("version_*") if _VERSION.fullmatch(p.name)
+                   and (p / "checkpoints" / LAST).is_file()),
+                  key=lambda p: int(p.name.removeprefix("version_")))
+    if not runs:
+        raise ExperimentError(f"--resume: no run of {name} to resume (no "
+                              f"{parent}/version_N/checkpoints/{LAST})")
+    return runs[-1] / "checkpoints" / LAST
 
 
 def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     """The experiment a command line names, checked against the schema, and the command line
     for LightningCLI: ``--config FILE`` first, then the flags as given."""
     parts = split_argv(argv)
-    positionals = [a for a in parts.rest if not a.startswith("-")]
+    rest, ckpt_path, resume = resume_options(parts.rest)
+    positionals = [a for a in rest if not a.startswith("-")]
     path = resolve(experiment_source(positionals, parts.configs, DEFAULT_EXPERIMENT))
     experiment = load_experiment(path, parts.overrides, parts.flags)
-    options = [a for a in parts.rest if a.startswith("-")]
+    if resume:
+        if ckpt_path is not None:
+            raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
+        ckpt_path = str(latest_last_checkpoint(experiment.name))
+    if ckpt_path is not None and not Path(ckpt_path).is_file():
+        raise not_allowed("--ckpt_path", ckpt_path, "no such checkpoint file")
+    options = [a for a in rest if a.startswith("-")]
+    if ckpt_path is not None:
+        options += ["--ckpt_path", ckpt_path]
     return experiment, ["--config", str(path), *parts.section_args, *options]
 
 
@@ -216,17 +295,26 @@ def build(args: ArgsType | Experiment = None, save_config: bool = True,
 
 def main(args: ArgsType = None) -> dict[str, float]:
     """Fit (and test) one experiment; returns the final metrics. A user's mistake exits with
-    one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data."""
+    one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data;
+    SIGINT or SIGTERM with one line saying where the run's checkpoint and logs are and how to
+    resume it, and 130 or 143."""
     quiet_lightning()
     configure_threads()
+    last = LastCheckpoint()
     try:
-        cli = build(args)
-        trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
-        trainer.fit(model, datamodule=datamodule)
-        if datamodule.has_test:
-            trainer.test(model, datamodule=datamodule, verbose=False)
+        with last.interruptible():
+            cli = build(args)
+            trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
+            trainer.callbacks.append(last)
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cli.config.get("ckpt_path"))
+            if datamodule.has_test:
+                trainer.test(model, datamodule=datamodule, verbose=False)
     except user_errors() as err:
         sys.exit(report(err))
+    except Interrupted as stop:
+        print(interruption_report(stop, sys.argv[1:] if args is None else args),
+              file=sys.stderr)
+        sys.exit(stop.exit_code)
     metrics = final_metrics(model, datamodule)
     if trainer.is_global_zero:
         if cli.experiment is not None:  # the HParams view: this run's settings and metrics
@@ -234,8 +322,20 @@ def main(args: ArgsType = None) -> dict[str, float]:
                 if isinstance(logger, TensorBoardLogger):
                     EventWriter(logger.log_dir).hparams(
                         hparams_of(cli.experiment), [m for m in HPARAM_METRICS if m in metrics])
-        print(summary(trainer, metrics))
+        print(summary(trainer, metrics, last))
     return metrics
+
+
+def interruption_report(stop: Interrupted, argv: ArgsType) -> str:
+    """One line: which signal, the checkpoint and logs it left, and the command that resumes."""
+    head = f"interrupted by {stop}"
+    if stop.checkpoint is None:
+        return f"{head} before any step was saved: nothing to resume"
+    rest = resume_options(list(argv or []))[0]
+    command = shlex.join([sys.executable, "-m", "lightning_ref.fit", *rest,
+                          "--ckpt_path", str(stop.checkpoint)])
+    return (f"{head} after step {stop.step}: checkpoint {stop.checkpoint}, logs "
+            f"{stop.checkpoint.parent.parent}; resume with: {command}")
 
 
 def final_metrics(model: ParityModule, datamodule: ExperimentDataModule) -> dict[str, float]:
@@ -245,8 +345,9 @@ def final_metrics(model: ParityModule, datamodule: ExperimentDataModule) -> dict
             for name, value in model.evaluate(*tensors).items()}
 
 
-def summary(trainer: Trainer, metrics: dict[str, float]) -> str:
-    """Where the logs and the checkpoint are, how training ended, and the final metrics."""
+def summary(trainer: Trainer, metrics: dict[str, float], last: LastCheckpoint) -> str:
+    """Where the logs and the checkpoints are, how training ended, and the final metrics with
+    the weights they belong to."""
     lines = []
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
@@ -257,15 +358,18 @@ def summary(trainer: Trainer, metrics: dict[str, float]) -> str:
         if cb.best_model_path:
             kind = f"best {cb.monitor}" if cb.monitor else "last"
             lines.append(f"checkpoint ({kind}): {cb.best_model_path}")
+    lines.append(f"final weights: {last.path}")
+    weights = f"the weights after the last step, {trainer.global_step - 1}"
     for cb in trainer.callbacks:
         if isinstance(cb, TextEarlyStopping):
             lines.append(
                 f"early stopping: stopped at epoch {cb.stopped_epoch}, step {cb.stopped_step}"
                 if cb.stopped_step is not None else "early stopping: did not trigger")
         if isinstance(cb, RestoreBest) and cb.best_step is not None:
-            lines.append(f"restored the weights of the lowest val/loss (epoch {cb.best_epoch}, "
-                         f"step {cb.best_step})")
-    lines.append("final metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            weights = (f"the weights restored from step {cb.best_step} (epoch {cb.best_epoch}), "
+                       "the lowest val/loss")
+    lines.append(f"final metrics ({weights}): "
+                 + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     return "\n".join(lines)
 
 

@@ -1,0 +1,213 @@
+"""Interrupting and resuming the Lightning reference: a run stopped at any step (mid-epoch
+included) and resumed ends with exactly the weights of a run never stopped; SIGINT and SIGTERM
+on ``python -m lightning_ref.fit`` leave ``last.ckpt`` and exit 130 and 143; ``last.ckpt`` holds
+the final weights; a bad ``--ckpt_path`` is one line and exit 2; checkpoints are written
+atomically."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from lightning_ref.fit import build
+from lightning_ref.resume import LAST, AtomicCheckpointIO, Interrupted, LastCheckpoint
+from numpy_impl.experiments import load_experiment
+
+REPO = Path(__file__).resolve().parent.parent
+QUIET = ["--trainer.enable_progress_bar", "false"]
+
+TASK2E = ("tdt4265/task2e", {"trainer.max_epochs": 6})  # starter cadence, early stopping
+STEP_DECAY = ("dd2424/bonus_flip", {"data.dataset": "mnist", "data.root": None,
+                                    "data.val_size": 500, "trainer.max_epochs": 3,
+                                    "model.lr_step_epochs": 1, "model.lam": 0.01})
+PLATEAU = ("dd2424/bonus_flip", {"data.dataset": "mnist", "data.root": None,
+                                 "data.val_size": 500, "trainer.max_epochs": 4,
+                                 "model.lr": 0.3, "model.lr_plateau_patience": 0})
+
+
+class SignalAt(Callback):
+    """Acts as if SIGTERM arrived during the update at global step ``step`` (counted from 0)."""
+
+    def __init__(self, last: LastCheckpoint, step: int) -> None:
+        self.last, self.step = last, step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                             batch: Any, batch_idx: int) -> None:
+        if trainer.global_step == self.step:
+            self.last.signum = signal.SIGTERM
+
+
+def fit(name: str, overrides: dict[str, Any], root: Path, stop_after: int | None = None,
+        ckpt_path: Path | None = None) -> tuple[pl.LightningModule, pl.Trainer, LastCheckpoint]:
+    """The experiment as ``python -m lightning_ref.fit`` builds it, logging nowhere, with its
+    checkpoints under ``root``; SIGTERM as if sent during the update at ``stop_after``."""
+    cli = build(load_experiment(name, overrides), save_config=False, logger=False,
+                enable_progress_bar=False, default_root_dir=str(root))
+    last = LastCheckpoint()
+    signals = [] if stop_after is None else [SignalAt(last, stop_after)]
+    cli.trainer.callbacks.extend([*signals, last])
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt_path)
+    return cli.model, cli.trainer, last
+
+
+def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_bit_identical(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> None:
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key].dtype == torch.float64
+        assert torch.equal(got[key], value), (key, (got[key] - value).abs().max().item())
+
+
+@pytest.mark.parametrize("case, step", [(TASK2E, 13), (STEP_DECAY, 25), (PLATEAU, 47)],
+                         ids=["task2e-starter-early-stopping", "dd2424-step-decay",
+                              "dd2424-plateau"])
+def test_resume_from_mid_epoch_is_exact(case: tuple[str, dict], step: int,
+                                        tmp_path: Path) -> None:
+    """Stopped after the update at ``step`` (mid-epoch), resumed from its last.ckpt: the same
+    final weights, bit for bit, and the same early stop, as an uninterrupted run."""
+    name, overrides = case
+    whole, whole_trainer, _ = fit(name, overrides, tmp_path / "whole")
+    with pytest.raises(Interrupted) as info:
+        fit(name, overrides, tmp_path / "run", stop_after=step)
+    checkpoint = tmp_path / "run" / "checkpoints" / LAST
+    assert info.value.checkpoint == checkpoint and info.value.step == step
+    state = torch.load(checkpoint, weights_only=True)
+    assert state["global_step"] == step + 1
+    (loader,) = state["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert 0 < loader["position"] < whole_trainer.num_training_batches  # mid-epoch
+    resumed, resumed_trainer, last = fit(name, overrides, tmp_path / "run",
+                                         ckpt_path=checkpoint)
+    assert_bit_identical(weights(resumed), weights(whole))
+    assert resumed_trainer.global_step == whole_trainer.global_step
+    assert resumed_trainer.optimizers[0].param_groups[0]["lr"] == (
+        whole_trainer.optimizers[0].param_groups[0]["lr"])
+    assert last.path == checkpoint
+    for got, want in zip(resumed_trainer.callbacks, whole_trainer.callbacks, strict=True):
+        if hasattr(want, "stopped_step"):
+            assert (got.stopped_epoch, got.stopped_step) == (want.stopped_epoch, want.stopped_step)
+
+
+def test_last_checkpoint_holds_the_final_weights(tmp_path: Path) -> None:
+    """Early stopping restored the best: last.ckpt holds those (the model's after fit), the best
+    checkpoint too; a run that reaches max_epochs saves its last step's weights."""
+    model, trainer, last = fit(*TASK2E, tmp_path)
+    stopper = next(cb for cb in trainer.callbacks if hasattr(cb, "stopped_step"))
+    assert stopper.stopped_step is not None, "task 2e must stop early within 6 epochs"
+    final = torch.load(last.path, weights_only=True)
+    best = torch.load(trainer.checkpoint_callback.best_model_path, weights_only=True)
+    assert_bit_identical(final["state_dict"], weights(model))
+    assert_bit_identical(best["state_dict"], weights(model))
+    assert final["global_step"] == trainer.global_step  # saved at the end, after the restore
+    model, trainer, last = fit("tdt4265/task2b", {"trainer.max_epochs": 1}, tmp_path / "2b")
+    final = torch.load(last.path, weights_only=True)
+    assert_bit_identical(final["state_dict"], weights(model))
+    assert final["global_step"] == trainer.global_step
+
+
+def test_checkpoints_are_written_atomically(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails half-way leaves the previous checkpoint whole and no stray file."""
+    path = tmp_path / "x.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"a": torch.ones(3)}, path)
+
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        io.save_checkpoint({"a": torch.zeros(3)}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["x.ckpt"]
+    cli = build(load_experiment("tdt4265/task2b", {}), save_config=False, logger=False)
+    assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+# ------------------------------------------------------------------------- the real command
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lightning_ref.fit", *args, *QUIET]
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def final_weights(cwd: Path, name: str, version: int) -> dict[str, torch.Tensor]:
+    path = cwd / "runs" / "lightning" / name / f"version_{version}" / "checkpoints" / LAST
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("signum, flags", [
+    (signal.SIGTERM, ["tdt4265/task3b", "--trainer.max_epochs", "3"]),
+    (signal.SIGINT, ["dd2424/bonus_flip", "--data.dataset", "mnist", "--data.root", "null",
+                     "--data.val_size", "500", "--trainer.max_epochs", "2"]),
+], ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips"])
+def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Path) -> None:
+    """A real training process gets the signal mid-run (once its progress bar shows steps done),
+    exits 128 + the signal's number with one line that says how to resume; that command ends
+    with the weights of an uninterrupted run, bit for bit."""
+    name = flags[0]
+    whole = run(command(*flags), tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # the progress bar (Lightning's, on stdout) says how many steps are done: wait for a few
+    process = subprocess.Popen(command(*flags)[:-2] + ["--trainer.enable_progress_bar", "true"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, bufsize=1)
+    seen = ""
+    while (m := re.search(r"Epoch 0:.*? (\d+)/\d+", seen[-400:])) is None or int(m[1]) < 3:
+        chunk = process.stdout.read(64)
+        assert chunk, f"the run ended before any progress: {seen[-2000:]}"
+        seen += chunk
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, err[-3000:]
+    (line,) = [x for x in err.splitlines() if x.startswith("interrupted by")]
+    assert signal.Signals(signum).name in line
+    checkpoint = tmp_path / "runs" / "lightning" / name / "version_1" / "checkpoints" / LAST
+    assert f"checkpoint {checkpoint.relative_to(tmp_path)}" in line
+    state = torch.load(checkpoint, weights_only=True)
+    (loader,) = state["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert loader["position"] > 0  # stopped mid-epoch
+    resume = line.split("resume with: ")[1].split()
+    assert resume[-2:] == ["--ckpt_path", str(checkpoint.relative_to(tmp_path))]
+    resumed = run([*resume, *QUIET], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"TensorBoard logs: {checkpoint.parent.parent.relative_to(tmp_path)}" in resumed.stdout
+    assert_bit_identical(final_weights(tmp_path, name, 1), final_weights(tmp_path, name, 0))
+
+
+def test_resume_flag_takes_the_latest_last_checkpoint(tmp_path: Path) -> None:
+    flags = ["tdt4265/task2b", "--trainer.max_epochs", "1"]
+    missing = run(command(*flags, "--resume"), tmp_path)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "--resume: no run of tdt4265/task2b to resume" in missing.stderr
+    assert run(command(*flags), tmp_path).returncode == 0
+    again = run(command(*flags, "--resume"), tmp_path)  # the finished run: nothing more to do
+    assert again.returncode == 0, again.stderr
+    assert "version_0" in again.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ckpt_path", "no/such.ckpt"], "error: --ckpt_path: 'no/such.ckpt' is not allowed: "
+                                      "no such checkpoint file"),
+    (["--ckpt_path"], "error: --ckpt_path: needs a value"),
+])
+def test_bad_ckpt_path_is_one_line_and_exit_2(args: list[str], message: str,
+                                              tmp_path: Path) -> None:
+    out = run(command("tdt4265/task2b", *args), tmp_path)
+    assert out.returncode == 2
+    assert out.stderr == message + "\n"
