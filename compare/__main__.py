@@ -21,7 +21,6 @@ from compare.isolation import (
     EXIT_ERRORED,
     EXIT_FAILED,
     EXIT_OK,
-    Interrupted,  # noqa: F401 (compare's interruption, importable from here as before)
     exit_status,
     run_interruptible,
 )

@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from numpy_impl.interrupt import Interrupted
 from numpy_impl.threads import configure_threads
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORED = 0, 1, 2, 3
@@ -72,16 +73,6 @@ def where(error: BaseException, folder: Path) -> str:
 def describe(error: BaseException) -> str:
     """``Type: message``."""
     return f"{type(error).__name__}: {error}"
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: the run unwinds (its children are stopped on the way) and
-    ends without a verdict. A BaseException, so that no ``except Exception`` on the way
-    (Lightning's, a student's) takes it for an error of its own."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -64,7 +64,7 @@ from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStop
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
 from lightning_ref.quiet import TextProgressBar, quiet_lightning
-from lightning_ref.resume import LAST, AtomicCheckpointIO, Interrupted, LastCheckpoint
+from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl import runfiles
 from numpy_impl.experiments import (
     CONFIG_DIR,
@@ -74,6 +74,7 @@ from numpy_impl.experiments import (
     load_experiment,
     resolve,
 )
+from numpy_impl.interrupt import Interrupted
 from numpy_impl.schema import (
     ExperimentError,
     asks_for_help,

@@ -40,6 +40,7 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from numpy_impl import runfiles
+from numpy_impl.interrupt import Interrupted
 
 LAST = "last.ckpt"
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -56,21 +57,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         runfiles.write_bytes(path, buffer.getvalue())
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM stopped the run; ``checkpoint`` is the saved state (None when no step
-    had completed). A BaseException, as KeyboardInterrupt is, so no ``except Exception`` keeps
-    the run going."""
-
-    def __init__(self, signum: int, checkpoint: Path | None, step: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum, self.checkpoint, self.step = signum, checkpoint, step
-
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal's number, as a shell reports a process the signal ended: 130, 143."""
-        return 128 + self.signum
 
 
 def checkpoint_dir(trainer: pl.Trainer) -> Path:
@@ -109,7 +95,7 @@ class LastCheckpoint(Callback):
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if not self.training or self.signum is not None:  # a second signal: stop now
-            raise Interrupted(signum, self.path, -1)
+            raise Interrupted(signum, -1, self.path)
         self.signum = signum
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -126,7 +112,7 @@ class LastCheckpoint(Callback):
                              batch: Any, batch_idx: int) -> None:
         if self.stop_at_next_batch:
             assert self.signum is not None
-            raise Interrupted(self.signum, self.path, trainer.global_step - 1)
+            raise Interrupted(self.signum, trainer.global_step - 1, self.path)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -148,7 +134,7 @@ class LastCheckpoint(Callback):
         self.training = False
         self.save(trainer)
         if self.signum is not None:
-            raise Interrupted(self.signum, self.path, trainer.global_step - 1)
+            raise Interrupted(self.signum, trainer.global_step - 1, self.path)
 
     def save(self, trainer: pl.Trainer) -> None:
         self.path = checkpoint_dir(trainer) / LAST

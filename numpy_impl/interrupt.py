@@ -23,16 +23,20 @@ class SignalFlag:
 
 
 class Interrupted(BaseException):
-    """The run stopped after ``step`` on signal ``signum``; its checkpoint is ``checkpoint``
-    (None when the run saves nothing). A BaseException, so that no ``except Exception`` on the
-    way takes it for an error."""
+    """The run stopped after ``step`` (None: not at a step) on signal ``signum``; its checkpoint
+    is ``checkpoint`` (None when nothing was saved). A BaseException, as KeyboardInterrupt is,
+    so that no ``except Exception`` on the way (Lightning's, a student's) takes it for an error.
+    Every CLI of the project stops with it (numpy_impl, lightning_ref.fit, compare,
+    compare.check, compare.report) and exits with :attr:`exit_code`."""
 
-    def __init__(self, signum: int, step: int, checkpoint: Path | None = None) -> None:
+    def __init__(self, signum: int, step: int | None = None,
+                 checkpoint: Path | None = None) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum, self.step, self.checkpoint = signum, step, checkpoint
 
     @property
     def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended: 130, 143."""
         return 128 + self.signum
 
 

@@ -20,8 +20,9 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from lightning_ref.fit import build
-from lightning_ref.resume import LAST, AtomicCheckpointIO, Interrupted, LastCheckpoint
+from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl.experiments import load_experiment
+from numpy_impl.interrupt import Interrupted
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET = ["--trainer.enable_progress_bar", "false"]
