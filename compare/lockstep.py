@@ -51,7 +51,7 @@ from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
 from numpy_impl.runfiles import new_version_dir
 from numpy_impl.steps import StepRecord, ValidationRecord
-from numpy_impl.tensorboard import EventWriter
+from numpy_impl.tensorboard import EventWriter, write_hparams
 
 PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_error"
 #: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
@@ -326,7 +326,7 @@ class ParityRuns:
     def close(self, hparams: Mapping[str, Any], metrics: list[str]) -> None:
         """The run's hyperparameters for the HParams view of both sides' runs, then close."""
         self._numpy.hparams(hparams, metrics)
-        EventWriter(self.lightning.log_dir).hparams(hparams, metrics)
+        write_hparams(self.lightning.log_dir, hparams, metrics)
         self.lightning.finalize("success")
         for writer in (self._numpy, self._parity):
             writer.close()

@@ -86,7 +86,7 @@ from numpy_impl.schema import (
     split_argv,
     user_errors,
 )
-from numpy_impl.tensorboard import EventWriter
+from numpy_impl.tensorboard import write_hparams
 from numpy_impl.threads import configure_threads
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
@@ -321,8 +321,8 @@ def main(args: ArgsType = None) -> dict[str, float]:
         if cli.experiment is not None:  # the HParams view: this run's settings and metrics
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
-                    EventWriter(logger.log_dir).hparams(
-                        hparams_of(cli.experiment), [m for m in HPARAM_METRICS if m in metrics])
+                    write_hparams(logger.log_dir, hparams_of(cli.experiment),
+                                  [m for m in HPARAM_METRICS if m in metrics])
         print(summary(trainer, metrics, last))
     return metrics
 

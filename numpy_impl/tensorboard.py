@@ -74,3 +74,12 @@ def _data_type(value: HParam) -> int:
     if isinstance(value, int | float):
         return api_pb2.DATA_TYPE_FLOAT64
     return api_pb2.DATA_TYPE_STRING
+
+
+def write_hparams(log_dir: str | Path, hparams: Mapping[str, HParam | None],
+                  metrics: Iterable[str]) -> None:
+    """Add the HParams view's summaries to the run in ``log_dir`` (another writer's, e.g. a
+    Lightning logger's: TensorBoard reads every event file of a run folder), and close."""
+    writer = EventWriter(log_dir)
+    writer.hparams(hparams, metrics)
+    writer.close()
