@@ -86,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(err)
 
     # SIGINT/SIGTERM: the NumPy side's process is stopped as the run unwinds (NumpyProcess.stop)
-    return run_interruptible(lambda: run(args, exp),
-                             "interrupted ({}): the run stopped before a verdict")
+    return run_interruptible(
+        lambda: run(args, exp),
+        f"interrupted ({{}}): the run stopped before a verdict; the curves so far are in "
+        f"{args.log_dir}/{exp.name}/ (its newest version_N); a parity run is not resumed: "
+        "run it again")
 
 
 def run(args: Namespace, exp: Experiment) -> int:

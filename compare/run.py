@@ -94,16 +94,17 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
                          final_metrics(model, datamodule))
         if datamodule.has_test:
             trainer.test(model, datamodule=datamodule, verbose=False)
-    finally:  # whatever ended the run (an error, Ctrl-C, SIGTERM): no NumPy process outlives it
+    finally:  # whatever ended the run (an error, Ctrl-C, SIGTERM): no NumPy process outlives
+        # it, and the curves so far are on disk
         numpy_run.stop()
         if datamodule.split is not None:
             sizes = ", ".join(f"{k} {v}" for k, v in datamodule.split.sizes().items())
             report.summary["data"] = f"{datamodule.split.description}; images: {sizes}"
+        if trainer.is_global_zero:
+            lockstep.flush()
+            runs.close(hparams_of(exp), [m for m in HPARAM_METRICS
+                                         if m in report.summary.get("final metrics", {})])
     report.summary["rank"] = trainer.global_rank
-    if trainer.is_global_zero:
-        lockstep.flush()
-        runs.close(hparams_of(exp), [m for m in HPARAM_METRICS
-                                     if m in report.summary.get("final metrics", {})])
     if strict and report.mismatch is not None:
         raise ParityError(report.mismatch, report)
     return report
