@@ -28,12 +28,11 @@ from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 from numpy_impl.runfiles import tensorboard_command
 from numpy_impl.schema import (
-    HelpFormatter,
+    experiment_parser,
     experiment_source,
     not_allowed,
     parse_command_line,
     report,
-    section_help,
     user_errors,
 )
 from numpy_impl.threads import configure_threads
@@ -41,15 +40,10 @@ from numpy_impl.threads import configure_threads
 
 def build_parser() -> ArgumentParser:
     """compare's own options; the experiment's flags are the schema's (in the epilog)."""
-    parser = ArgumentParser(
-        prog="python -m compare", exit_on_error=False, epilog=section_help(),
-        formatter_class=HelpFormatter,
-        description="Train an experiment with the NumPy implementation and the Lightning "
-        "reference in lockstep and compare losses, gradients, weights and metrics at every "
-        "step.")
-    parser.add_argument("experiment", nargs="?", default=None,
-                        help="a name such as tdt4265/task3b, or a YAML path; without it and "
-                        f"without --config: {DEFAULT_EXPERIMENT}")
+    parser = experiment_parser(
+        "python -m compare", "Train an experiment with the NumPy implementation and the "
+        "Lightning reference in lockstep and compare losses, gradients, weights and metrics at "
+        "every step.", "a name such as tdt4265/task3b")
     parser.add_argument("--steps", type=int | None, default=None,
                         help="stop both sides after N updates (default: the whole run)")
     parser.add_argument("--log-dir", default="runs/compare",

@@ -19,11 +19,10 @@ from numpy_impl.experiments import DEFAULT_EXPERIMENT, experiment_names, load_ex
 from numpy_impl.interrupt import Interrupted, catch_signals
 from numpy_impl.schema import (
     ExperimentError,
-    HelpFormatter,
+    experiment_parser,
     experiment_source,
     parse_command_line,
     report,
-    section_help,
     user_errors,
 )
 from numpy_impl.threads import configure_threads
@@ -31,13 +30,9 @@ from numpy_impl.threads import configure_threads
 
 def build_parser() -> ArgumentParser:
     """The NumPy CLI's own options; the experiment's flags are the schema's (in the epilog)."""
-    parser = ArgumentParser(
-        prog="python -m numpy_impl", exit_on_error=False, epilog=section_help(),
-        formatter_class=HelpFormatter,
-        description="Train an experiment of configs/ with the NumPy implementation.")
-    parser.add_argument("experiment", nargs="?", default=None,
-                        help=f"a name such as {DEFAULT_EXPERIMENT} or grids/dd2424_bonus, or a "
-                        f"YAML path; without it and without --config: {DEFAULT_EXPERIMENT}")
+    parser = experiment_parser(
+        "python -m numpy_impl", "Train an experiment of configs/ with the NumPy implementation.",
+        f"a name such as {DEFAULT_EXPERIMENT} or grids/dd2424_bonus")
     parser.add_argument("--runs-dir", default="runs/numpy", help="where runs are saved")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     parser.add_argument("--ckpt_path", default=None,

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from numpy_impl.schema import (
+    DEFAULT_EXPERIMENT,
     MODEL_NAMES,
     PRECISIONS,
     SECTIONS,
@@ -29,7 +30,6 @@ from numpy_impl.schema import (
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-DEFAULT_EXPERIMENT = "tdt4265/task2b"
 
 
 @dataclass(frozen=True)

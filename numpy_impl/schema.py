@@ -29,6 +29,10 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 
+#: The experiment every CLI runs when the command line names none (task 2b on the embedded
+#: MNIST subset).
+DEFAULT_EXPERIMENT = "tdt4265/task2b"
+
 ModelName = Literal["TDT4265Binary", "TDT4265Softmax", "DD2424Softmax", "DD2424MultiBCE"]
 Validation = Literal["starter", "epoch"]
 SplitName = Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"]
@@ -294,6 +298,17 @@ def section_help() -> str:
     lines.append("  --trainer.ARG          any other pytorch_lightning.Trainer argument (used "
                  "by Lightning only)")
     return "\n".join(lines)
+
+
+def experiment_parser(prog: str, description: str, examples: str) -> ArgumentParser:
+    """A CLI's parser with the experiment as its first argument (``examples``: what it may
+    name) and the schema's flags in its help; the CLI adds its own options."""
+    parser = ArgumentParser(prog=prog, exit_on_error=False, epilog=section_help(),
+                            formatter_class=HelpFormatter, description=description)
+    parser.add_argument("experiment", nargs="?", default=None,
+                        help=f"{examples}, or a YAML path; without it and without --config: "
+                        f"{DEFAULT_EXPERIMENT}")
+    return parser
 
 
 def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
