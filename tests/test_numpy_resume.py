@@ -125,11 +125,13 @@ def _wait_for_step(proc: subprocess.Popen, step: int) -> bytes:
 
 
 @pytest.mark.parametrize(("signum", "code", "name", "args"), [
+    # long enough (tens of thousands of tiny steps) that the signal comes well before the end:
+    # the progress bar on stderr shows the 20th step only at its next refresh
     (signal.SIGTERM, 143, "tdt4265/task2e", ["--data.batch_size", "4", "--trainer.max_epochs",
-                                             "2", "--model.early_stopping_patience", "null"]),
+                                             "100", "--model.early_stopping_patience", "null"]),
     (signal.SIGINT, 130, "dd2424/setting2", ["--data.dataset", "mnist", "--data.root", "null",
                                              "--data.flip", "true", "--data.batch_size", "2",
-                                             "--trainer.max_epochs", "2"]),
+                                             "--trainer.max_epochs", "10"]),
 ], ids=["sigterm_tdt4265", "sigint_dd2424"])
 def test_signal_saves_a_checkpoint_that_resumes_bit_for_bit(
         tmp_path: Path, signum: int, code: int, name: str, args: list[str]) -> None:
