@@ -45,7 +45,7 @@ def parser() -> ArgumentParser:
                    help="DD2424 only: mnist runs its recipe on MNIST (the embedded subset "
                    "unless --data-root)")
     p.add_argument("--quick", action="store_true",
-                   help="shorten every run (2 epochs, 2 grid points): renders in seconds")
+                   help="shorten every run (1 epoch, 2 grid points): renders in seconds")
     p.add_argument("--cache", default=str(REPORT_CACHE_DIR),
                    help="where finished runs are kept (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -82,7 +82,7 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
             "initialisation on the same batches, by the PyTorch Lightning reference "
             "(lightning_ref) in lockstep (compare.run_parity); the curves show both. The grid "
             "search's points run on the NumPy side only (a table, not curves).",
-            *(["Quick mode: every run is cut to 2 epochs and the grid to 2 points; the "
+            *(["Quick mode: every run is cut to 1 epoch and the grid to 2 points; the "
                "figures show that the report renders, not the text's results."]
               if quick else [])]),
         gradient_section("Exercise 1: gradient checks", gradients, quick),

@@ -96,7 +96,7 @@ def _pages(title: str | None, section: Section, figures: Mapping[str, Figure]) -
     then each figure at the page's width; a new page when the next item does not fit."""
     items: list[tuple[str, str]] = []  # (kind, line)
     if title:
-        items += [("title", line) for line in textwrap.wrap(title, 60)] + [("gap", "")]
+        items += [("title", line) for line in textwrap.wrap(title, 48)] + [("gap", "")]
     items += [("heading", line) for line in textwrap.wrap(section.title, 55)] + [("gap", "")]
     for paragraph in section.paragraphs:
         items += [("text", line) for line in textwrap.wrap(paragraph, WRAP)] + [("gap", "")]

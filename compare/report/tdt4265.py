@@ -109,7 +109,7 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
             "trained by the NumPy implementation (numpy_impl) and, from the same "
             "initialisation on the same batches, by the PyTorch Lightning reference "
             "(lightning_ref) in lockstep (compare.run_parity); every curve below shows both.",
-            *(["Quick mode: every run is cut to 2 epochs; the curves show that the report "
+            *(["Quick mode: every run is cut to 1 epoch; the curves show that the report "
                "renders, not the text's results."] if quick else [])]),
         gradient_section("Tasks 2a and 3a: gradient checks", gradients, quick),
         Section("Task 2b: training and validation loss",
