@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -413,6 +414,7 @@ CLIS = {
     "python -m compare.check --help": ["-m", "compare.check", "--help"],
     "python -m numpy_impl --help": ["-m", "numpy_impl", "--help"],
     "python -m lightning_ref.fit --help": ["-m", "lightning_ref.fit", "--help"],
+    "python -m compare.report --help": ["-m", "compare.report", "--help"],
     "import numpy_impl": ["-c", "import numpy_impl"],
 }
 
@@ -448,22 +450,33 @@ def startup_rows(shapes: Shapes) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- 7. the checker
 
-CHECKER_MODULE = "compare.check"
+CHECKER_SUBMISSION = REPO / "tests" / "submissions" / "tdt4265" / "correct"
+BATCH_SIZE = 20  # submissions in the grader's folder
 
 
-def checker_rows(root: str, shapes: Shapes) -> dict[str, Any]:
-    """Seconds to check one submission. The hook: once ``compare.check`` exists it must offer
-    ``bench_submission(root) -> Callable[[], object]`` (one submission's check, ready to run)
-    and ``bench_baseline(root) -> Callable[[], object]`` (the same sides trained alone); until
-    then the row records the checker as absent."""
-    if not module_present(CHECKER_MODULE):
-        return {"submission": {"absent": True}}
-    module = importlib.import_module(CHECKER_MODULE)
-    if not hasattr(module, "bench_submission"):
-        return {"submission": {"absent": True, "why": f"{CHECKER_MODULE} has no "
-                               "bench_submission(root) hook"}}
-    return {"submission": paired(module.bench_submission(root), module.bench_baseline(root),
-                                 shapes.repeats)}
+def checker_rows(shapes: Shapes, workdir: Path) -> dict[str, Any]:
+    """The checker on the correct TDT4265 hand-in of tests/submissions: one submission with
+    every check (lockstep training included) against the same with ``quick`` (the function
+    checks alone), and a grader's folder of twenty copies with ``--quick --jobs`` (one per
+    core) against the same folder one hand-in at a time (``--jobs 1``)."""
+    from compare.check import check
+    from compare.check.__main__ import main as check_cli
+
+    folder = workdir / "handins"
+    for k in range(BATCH_SIZE if not shapes.quick else 4):
+        shutil.copytree(CHECKER_SUBMISSION, folder / f"student{k:02d}")
+
+    def batch(jobs: int) -> Callable[[], object]:
+        return lambda: check_cli(["tdt4265", "--batch", str(folder), "--quick", "--jobs",
+                                  str(jobs), "--out", str(workdir / "grades")])
+
+    return {
+        "submission": paired(lambda: check("tdt4265", CHECKER_SUBMISSION),
+                             lambda: check("tdt4265", CHECKER_SUBMISSION, quick=True),
+                             shapes.repeats, warm_up=False),
+        f"folder_of_{len(list(folder.iterdir()))}": paired(
+            batch(os.cpu_count() or 1), batch(1), shapes.repeats, warm_up=False),
+    }
 
 
 # ----------------------------------------------------------------------------- everything
@@ -521,7 +534,7 @@ def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict
     if row == "startup":
         return {row: startup_rows(shapes)}
     if row == "checker":
-        return {row: checker_rows(root, shapes)}
+        return {row: checker_rows(shapes, workdir)}
     comparison = thread_rows(root, shapes)
     configure_threads()
     return {"thread_comparison": comparison}

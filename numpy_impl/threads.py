@@ -8,7 +8,7 @@ and a bare PyTorch loop (torch's intra-op pool), see docs/performance.md.
 :func:`configure_threads` is called by every entry point that trains (the CLIs' ``main``,
 ``python -m bench``). It sets OpenBLAS's pool through threadpoolctl when that is installed,
 and torch's only where torch is already imported (it never imports torch itself, so the NumPy
-side stays free of it). ``NLP_THREADS`` in the environment overrides the number.
+side stays free of it). ``PARITY_THREADS`` in the environment overrides the number.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import sys
 import numpy  # noqa: F401 (loads OpenBLAS, so that threadpoolctl finds the pool to limit)
 
 DEFAULT_THREADS = 1
-ENV_VARIABLE = "NLP_THREADS"
+ENV_VARIABLE = "PARITY_THREADS"
 
 
 def configure_threads(threads: int | None = None) -> dict[str, int | None]:
-    """Limit BLAS (and torch, if imported) to ``threads`` (default: ``$NLP_THREADS`` or 1).
+    """Limit BLAS (and torch, if imported) to ``threads`` (default: ``$PARITY_THREADS`` or 1).
 
     Returns what was set: ``{"threads": n, "blas": n or None, "torch": n or None}`` (None
     where that library was not configured)."""
