@@ -33,6 +33,8 @@ from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 #: MNIST subset).
 DEFAULT_EXPERIMENT = "tdt4265/task2b"
 
+# The names of numpy_impl.models.MODELS, spelled out because a Literal must be static (and the
+# schema stays free of the models' imports); tests/test_models.py holds the two equal.
 ModelName = Literal["TDT4265Binary", "TDT4265Softmax", "DD2424Softmax", "DD2424MultiBCE"]
 Validation = Literal["starter", "epoch"]
 SplitName = Literal["tdt4265", "tdt4265_binary", "dd2424", "dd2424_all"]
