@@ -7,6 +7,7 @@ exit statuses and output files."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -321,3 +322,29 @@ def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:
         "accuracy_percent", "correct", "minmax", "sys_exit"]
     assert len(json.loads((tmp_path / "table.json").read_text())) == 4
     assert "| minmax | fail |" in (tmp_path / "table.md").read_text()
+
+
+@pytest.mark.parametrize(("submission", "failing"), [
+    ("tdt4265/correct", set()),
+    ("tdt4265/broken/l2_lambda_w", {"SoftmaxModel.backward_l2"}),
+])
+def test_the_checks_as_pytest_items(submission: str, failing: set[str], tmp_path: Path) -> None:
+    """``pytest compare/ --submission PATH --assignment tdt4265``: one test per check, the
+    failing checks failing with the checker's message (a broken hand-in is laid over the
+    correct one, as the other tests do)."""
+    path = SUBMISSIONS / "tdt4265" / "correct"
+    if submission != "tdt4265/correct":
+        path = tmp_path / "handin"
+        shutil.copytree(SUBMISSIONS / "tdt4265" / "correct", path)
+        for file in (SUBMISSIONS / submission).iterdir():
+            shutil.copy(file, path / file.name)
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(repo / "compare" / "test_submission.py"), "--submission", str(path),
+                          "--assignment", "tdt4265", "--check-quick", "-rf"],
+                         cwd=repo, capture_output=True, text=True, timeout=600)
+    failed = set(re.findall(r"FAILED \S+::test_check\[(\S+?)\]", out.stdout))
+    assert failed == failing, out.stdout[-3000:]
+    assert "skipped" not in out.stdout.splitlines()[-1], out.stdout[-500:]
+    if failing:
+        assert "lambda*w" in out.stdout
