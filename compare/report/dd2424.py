@@ -51,9 +51,9 @@ def jobs(quick: bool) -> list[Job]:
 
 
 def _setting_label(record: RunRecord) -> str:
+    epochs = record.experiment["trainer"]["max_epochs"]
     return (f"lambda = {record.lam:g}, eta = {record.init_arg('lr'):g}, n_batch = "
-            f"{record.data_arg('batch_size')}, {record.experiment['trainer']['max_epochs']} "
-            "epochs")
+            f"{record.data_arg('batch_size')}, {epochs} epoch{'s' if epochs != 1 else ''}")
 
 
 def _test_accuracies(record: RunRecord) -> tuple[str, str]:
