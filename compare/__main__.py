@@ -5,9 +5,14 @@ NumPy implementation and the Lightning reference side by side, compares them at 
 and prints the largest error of every quantity, the verdict and where the TensorBoard run with
 both sides' curves is.
 
+SIGINT (Ctrl-C) or SIGTERM pauses the run: both sides stop at one step, their checkpoint goes
+to the run's ``checkpoint/`` folder, and the command that resumes it is printed (the same
+command with ``--ckpt_path``; ``--resume`` takes the newest paused run of the experiment). See
+:mod:`compare.pause`.
+
 Exit status: 0 PASS; 1 FAIL (a mismatch); 2 a usage error; 3 ERROR, no verdict: the NumPy side
 crashed, hung (``--timeout``), exited, ran out of memory or its ``--numpy-side`` module could not
-be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict.
+be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict yet.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from compare.isolation import (
 )
 from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.interrupt import Interrupted, resume_command
 from numpy_impl.runfiles import tensorboard_command
 from numpy_impl.schema import (
     experiment_parser,
@@ -54,17 +60,23 @@ def build_parser() -> ArgumentParser:
                         help="a compare.NumpySide replacing pieces of the NumPy side, or a "
                         "TDT4265 model or trainer class or a DD2424 Objective")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help="longest wait for each of the NumPy side's records "
-                        "(default: %(default)g)")
+                        help="longest wait for each of the NumPy side's records")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--ckpt_path", type=str | None, default=None, metavar="FOLDER",
+                        help="resume the paused run whose checkpoint folder this is (the run's "
+                        "checkpoint/), with the flags it was started with")
+    parser.add_argument("--resume", action="store_true",
+                        help="resume the newest paused run of this experiment")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the comparison; 0 for PASS, 1 for FAIL or missing or unsafe data, 2 for a usage or
-    config mistake (one line on stderr)."""
+    config mistake (one line on stderr), 3 for no verdict, 130 or 143 when SIGINT or SIGTERM
+    paused it (one line: where its checkpoint is and the command that resumes it)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args, parts = parse_command_line(build_parser(), argv)
         if args.steps is not None and args.steps < 1:
@@ -76,15 +88,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
                                    DEFAULT_EXPERIMENT)
         exp = load_experiment(source, parts.overrides, parts.flags)
+        if args.resume and args.ckpt_path is not None:
+            raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
+        if args.resume:
+            from compare.pause import latest_resume
+
+            args.ckpt_path = str(latest_resume(args.log_dir, exp))
     except user_errors() as err:
         return report(err)
 
     # SIGINT/SIGTERM: the NumPy side's process is stopped as the run unwinds (NumpyProcess.stop)
-    return run_interruptible(
-        lambda: run(args, exp),
-        f"interrupted ({{}}): the run stopped before a verdict; the curves so far are in "
-        f"{args.log_dir}/{exp.name}/ (its newest version_N); a parity run is not resumed: "
-        "run it again")
+    return run_interruptible(lambda: run(args, exp),
+                             lambda stop: interrupted_message(stop, argv, args, exp))
+
+
+def interrupted_message(stop: Interrupted, argv: list[str], args: Namespace,
+                        exp: Experiment) -> str:
+    """One line: the signal, where the checkpoint is and the command that resumes it, or why
+    there is none."""
+    if stop.checkpoint is None:
+        why = f" ({stop.note})" if stop.note else ""
+        return (f"interrupted ({stop}): the run stopped before a verdict{why}; the curves so "
+                f"far are in {args.log_dir}/{exp.name}/ (its newest version_N); run it again")
+    return (f"interrupted ({stop}) after step {stop.step}: checkpoint in {stop.checkpoint} "
+            f"(curves beside it); resume with: "
+            f"{resume_command('compare', argv, stop.checkpoint)}")
 
 
 def run(args: Namespace, exp: Experiment) -> int:
@@ -100,7 +128,7 @@ def run(args: Namespace, exp: Experiment) -> int:
         report_ = run_parity(exp, steps=args.steps, numpy_side=args.numpy_side,
                              log_dir=args.log_dir, tolerance=args.tolerance,
                              strict=args.fail_fast, progress=not args.no_progress,
-                             timeout=args.timeout)
+                             timeout=args.timeout, ckpt_path=args.ckpt_path)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
             return EXIT_FAILED

@@ -79,18 +79,18 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def run_interruptible(run: Callable[[], int], message: str,
+def run_interruptible(run: Callable[[], int], message: str | Callable[[Interrupted], str],
                       cleanup: Callable[[], None] = lambda: None) -> int:
     """``run()`` with SIGINT and SIGTERM raising :class:`Interrupted`; on one, ``cleanup()``,
-    ``message`` (``{}``: the signal's name) on stderr and 128 + its number. The previous
-    handlers are restored afterwards."""
+    ``message`` (``{}``: the signal's name; or a function of the :class:`Interrupted`) on
+    stderr and 128 + its number. The previous handlers are restored afterwards."""
     previous = {signum: signal.signal(signum, _interrupt)
                 for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run()
     except Interrupted as stop:
         cleanup()
-        print(message.format(stop), file=sys.stderr)
+        print(message(stop) if callable(message) else message.format(stop), file=sys.stderr)
         return 128 + stop.signum
     finally:
         for signum, handler in previous.items():

@@ -19,6 +19,11 @@ the matching hook and hands both sides' values to :class:`Lockstep`:
   ``on_train_end``;
 * ``on_test_end``: the test metrics against the NumPy side's final weights on the test set.
 
+A paused run (:mod:`compare.pause`) ends at a batch's start, where the NumPy side hands over its
+checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing the
+parameters both sides resume from, bit for bit, and does not compare the resumed step's
+validation again.
+
 After ``fit``, :meth:`Lockstep.end` compares how training ended (last step, early-stopping
 step, best step), the final (restored) parameters and their metrics on every part of the split.
 A record the NumPy side could not produce (it raised, hung, exited) raises
@@ -45,7 +50,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 
-from compare.numpy_side import EndRecord, InitRecord, NumpyProcess
+from compare.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
 from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
@@ -80,9 +85,10 @@ class Lockstep:
     NumPy side's curves (the Lightning reference logs its own) and the per-step max relative
     error.
 
-    The flow's state: ``current``, the NumPy update matching the one Lightning is making, and
+    The flow's state: ``current``, the NumPy update matching the one Lightning is making,
     ``final``, the NumPy side's end record once taken (before Lightning's end if the NumPy side
-    ended first: then nothing is left to compare step by step).
+    ended first: then nothing is left to compare step by step), and ``kept``, the NumPy side's
+    checkpoint once a pause has taken it.
     """
 
     def __init__(self, numpy_run: NumpyProcess, report: ParityReport, strict: bool = True,
@@ -92,6 +98,7 @@ class Lockstep:
         self.set_sizes: dict[str, int] = {}  # images in "train", "val", "test" (set at setup)
         self.current: StepRecord | None = None
         self.final: EndRecord | None = None
+        self.kept: StateRecord | None = None
         self._step_error: dict[int, float] = {}  # per-step max rel error, until written
 
     # ------------------------------------------------------------------ comparing
@@ -130,18 +137,22 @@ class Lockstep:
             self.check(step, epoch, quantity, numpy_value, lightning_value)
 
     def initial(self, params: Mapping[str, np.ndarray]) -> None:
-        """Both sides start from bit-identical parameters, with the same names."""
+        """Both sides start from bit-identical parameters, with the same names; a resumed run
+        from the parameters of the step it resumes after (within the tolerance, as when that
+        step was compared)."""
         record = self.numpy.next()
         assert isinstance(record, InitRecord), f"expected the initial parameters, got {record}"
-        self.check(None, None, "parameter names", sorted(record.params), sorted(params),
+        self.check(record.step, None, "parameter names", sorted(record.params), sorted(params),
                    discrete=True)
+        resumed = record.step is not None
         for name in (n for n in record.params if n in params):
-            self.check(None, None, f"init {name}", record.params[name], params[name], EXACT)
+            self.check(record.step, None, f"{'resumed' if resumed else 'init'} {name}",
+                       record.params[name], params[name], None if resumed else EXACT)
 
     def batch(self, step: int, epoch: int, X: np.ndarray, Y: np.ndarray) -> None:
         """The start of update ``step``: the same batch, bit for bit, at the same step."""
         self.flush(before=step)
-        if self.final is not None:
+        if self.final is not None or self.kept is not None:
             return
         self.current = record = self._next_step(step)
         if record is None:
@@ -248,7 +259,7 @@ class Lockstep:
 
     # ------------------------------------------------------------------ record bookkeeping
 
-    def _next_past_validations(self) -> StepRecord | EndRecord:
+    def _next_past_validations(self) -> StepRecord | EndRecord | StateRecord:
         """The NumPy side's next record that is not a validation: here, where Lightning did not
         validate, every validation the NumPy side made is a mismatch."""
         record = self.numpy.next()
@@ -262,6 +273,9 @@ class Lockstep:
         """The NumPy side's next update; a validation it made that Lightning did not, or its
         end while Lightning trains on, is a mismatch."""
         record = self._next_past_validations()
+        if isinstance(record, StateRecord):  # the NumPy side paused: Lightning stops here too
+            self.kept = record
+            return None
         if isinstance(record, EndRecord):
             self.final = record
             quantity = "stopped step" if record.stopped_step is not None else "last step"
@@ -302,9 +316,10 @@ class ParityRuns:
     ``lightning`` is the TensorBoardLogger the Trainer writes through. Under DDP only rank 0
     writes (the other ranks' logger writes nothing, as Lightning's loggers do)."""
 
-    def __init__(self, log_dir: str | Path, name: str) -> None:
+    def __init__(self, log_dir: str | Path, name: str, root: Path | None = None) -> None:
         if rank_zero_only.rank == 0:
-            self.root = new_version_dir(Path(log_dir) / name)
+            # a resumed comparison goes on in its own run folder, ``root``
+            self.root = root or new_version_dir(Path(log_dir) / name)
             self._numpy, self._parity = EventWriter(self.root / "numpy"), EventWriter(
                 self.root / "parity")
         else:
@@ -345,8 +360,9 @@ def _numpy(tensors: Mapping[str, Tensor | None]) -> dict[str, np.ndarray]:
 class ParityCallback(Callback):
     """Lightning's side of the lockstep: hands each hook's values to :class:`Lockstep`."""
 
-    def __init__(self, lockstep: Lockstep) -> None:
+    def __init__(self, lockstep: Lockstep, resumed_after: int | None = None) -> None:
         self.lockstep = lockstep
+        self.resumed_after = resumed_after  # the step a resumed run goes on from
         self.active = False  # True where the NumPy side runs: the only process, or rank 0
         self._error: BaseException | None = None  # under DDP: rank 0's, until the next _sync
 
@@ -405,9 +421,11 @@ class ParityCallback(Callback):
     def _starter_validation(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The "starter" rule's validation after the last update, if it made one: StarterValidation
         measures it in its on_train_batch_end, which runs after this callback's, so it is
-        compared at the next hook (the next batch's start, or the end of training)."""
+        compared at the next hook (the next batch's start, or the end of training), except
+        the resumed step's, compared before the pause."""
         if (getattr(pl_module, "validation", None) == "starter" and trainer.global_step > 0
-                and starter_validates(trainer)):
+                and starter_validates(trainer)
+                and trainer.global_step - 1 != self.resumed_after):
             self._call(trainer, self.lockstep.validation, trainer.global_step - 1,
                        _metrics(trainer, VALIDATION_KEYS))
 

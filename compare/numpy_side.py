@@ -19,6 +19,16 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 * it sent nothing for ``timeout`` seconds: the parent kills it;
 * it exited (``sys.exit``, ``os._exit``) or was killed (out of memory): the parent reads the
   end of the pipe and reports the exit status or the signal.
+
+Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.pause`): the child is
+ahead of the parent, so the parent cannot ask it for the state of a step it has already left.
+Instead the parent names a step the child has not passed (:meth:`PausePoint.choose`); the
+child, after sending that update, keeps its trainer's checkpoint of it
+(:class:`numpy_impl.steps.TrainerState`), sends what follows the update (a validation), and at
+its next update sends a :class:`StateRecord` instead and exits. A run resumed from that
+checkpoint (``state=``) starts with an :class:`InitRecord` of the parameters it resumes from
+and redoes nothing the parent has seen: the validation after the resumed step, which its
+trainer repeats, is not sent again.
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,13 +53,18 @@ from compare.isolation import child_setup, describe, student_frames
 from numpy_impl import dd2424, train
 from numpy_impl.draws import make_rng
 from numpy_impl.experiments import Experiment, ExperimentError
+from numpy_impl.interrupt import Interrupted
 from numpy_impl.models import final_metrics
 from numpy_impl.splits import Split, experiment_split
-from numpy_impl.steps import StepRecord, ValidationRecord, copies
+from numpy_impl.steps import StepRecord, TrainerState, ValidationRecord, copies
 from numpy_impl.tdt4265 import BaseTrainer
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
+#: Seconds the parent waits for a record once a signal asked it to stop: a NumPy side that
+#: hangs must not hold up Ctrl-C for the whole ``timeout``.
+SIGNAL_GRACE = 5.0
+_POLL = 0.2  # seconds between the parent's looks at a signal while it waits for a record
 
 
 @dataclass(frozen=True)
@@ -69,9 +86,20 @@ class NumpySide:
 
 @dataclass(frozen=True)
 class InitRecord:
-    """The parameters before the first update."""
+    """The parameters before the first update, or after the update at ``step`` that a resumed
+    run goes on from."""
 
     params: dict[str, np.ndarray]
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    """The NumPy side's checkpoint after the update at the pause step; None when its trainer
+    could not make one (``error`` says why)."""
+
+    state: TrainerState | None
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +126,39 @@ class ErrorRecord:
     frames: str
 
 
-Record = InitRecord | StepRecord | ValidationRecord | EndRecord
+Record = InitRecord | StepRecord | ValidationRecord | EndRecord | StateRecord
+
+
+class PausePoint:
+    """The step at which the NumPy side keeps its checkpoint, agreed in memory both processes
+    share (the child is forked after it is made): the child notes every update it has sent and
+    learns whether it is the one; the parent names the first step the child has not passed."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._lock = context.Lock()
+        self._passed = context.Value("q", -1, lock=False)  # the child's last update sent
+        self._target = context.Value("q", -1, lock=False)  # -1: no pause asked for
+
+    def passes(self, step: int) -> bool:
+        """In the child, once update ``step`` is sent: whether to keep its checkpoint."""
+        with self._lock:
+            self._passed.value = step
+            return self._target.value == step
+
+    def choose(self, earliest: int, allowed: Callable[[int], bool]) -> int:
+        """In the parent: the first step from ``earliest`` on that ``allowed`` accepts and the
+        child has not passed; the child will keep its checkpoint there."""
+        if not self._lock.acquire(timeout=DEFAULT_TIMEOUT):  # the child died holding it
+            raise NumpySideError("timeout", "the NumPy side did not answer the pause")
+        try:
+            step = max(earliest, self._passed.value + 1)
+            while not allowed(step):
+                step += 1
+            self._target.value = step
+            return step
+        finally:
+            self._lock.release()
 
 
 class NumpySideError(RuntimeError):
@@ -153,15 +213,22 @@ class NumpyProcess:
             one (its parameters and their metrics).
         timeout: seconds to wait for each record.
         memory: bytes the child may allocate beyond the address space it inherits.
+        state: a checkpoint of the NumPy side to resume from (see the module).
+
+    ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
+    stop (set by :class:`compare.pause.ParityPause`), so a record is awaited at most
+    :data:`SIGNAL_GRACE` seconds more before :class:`Interrupted` is raised.
     """
 
     def __init__(self, exp: Experiment, side: NumpySide | str | None = None,
                  max_steps: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 memory: int = DEFAULT_MEMORY) -> None:
+                 memory: int = DEFAULT_MEMORY, state: TrainerState | None = None) -> None:
         if isinstance(side, str):
             check_spec(side)
         self.exp, self.side, self.max_steps = exp, side or NumpySide(), max_steps
-        self.timeout, self.memory = timeout, memory
+        self.timeout, self.memory, self.state = timeout, memory, state
+        self.pause = PausePoint()
+        self.signum: int | None = None
         self.last_step: int | None = None  # the last update received, for the messages
         self._process: multiprocessing.Process | None = None
         self._conn: Connection | None = None
@@ -172,7 +239,8 @@ class NumpyProcess:
         context = multiprocessing.get_context("fork")
         self._conn, sender = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_Child(sender, self.exp, self.side, self.max_steps, self.memory).run,
+            target=_Child(sender, self.exp, self.side, self.max_steps, self.memory,
+                          self.state, self.pause).run,
             name="numpy-side", daemon=True)
         self._process.start()
         sender.close()  # the child holds the only sending end: its exit reads as EOF here
@@ -200,10 +268,17 @@ class NumpyProcess:
 
     def _receive(self) -> Record:
         assert self._conn is not None, "NumpyProcess.start() first"
-        if not self._conn.poll(self.timeout):
-            self.stop()
-            raise NumpySideError("timeout", f"the NumPy side produced no record for "
-                                 f"{self.timeout:g} s {self._where()}; stopped it")
+        start = time.monotonic()
+        while not self._conn.poll(_POLL):
+            waited = time.monotonic() - start
+            if self.signum is not None and waited >= SIGNAL_GRACE:
+                self.stop()
+                raise Interrupted(self.signum, note=f"the NumPy side sent nothing for "
+                                  f"{SIGNAL_GRACE:g} s after it")
+            if waited >= self.timeout:
+                self.stop()
+                raise NumpySideError("timeout", f"the NumPy side produced no record for "
+                                     f"{self.timeout:g} s {self._where()}; stopped it")
         try:
             record = self._conn.recv()
         except EOFError:
@@ -240,11 +315,13 @@ class _Child:
     """What runs in the child process: the trainer, its records sent through ``conn``."""
 
     def __init__(self, conn: Connection, exp: Experiment, side: NumpySide | str,
-                 max_steps: int | None, memory: int) -> None:
+                 max_steps: int | None, memory: int, state: TrainerState | None,
+                 pause: PausePoint) -> None:
         self.conn, self.exp, self.side, self.max_steps = conn, exp, side, max_steps
-        self.memory = memory
+        self.memory, self.state, self.pause = memory, state, pause
         self.split: Split | None = None
         self.last: StepRecord | None = None
+        self.kept: StateRecord | None = None  # the checkpoint of the pause step, once passed
 
     def run(self) -> None:
         # The parent decides when the child ends; its death kills the child; the memory
@@ -269,8 +346,10 @@ class _Child:
     def train_tdt4265(self, side: NumpySide, rng: np.random.Generator) -> EndRecord:
         trainer = train.tdt4265_trainer(self.exp, self.split, rng, model_class=side.model_class,
                                         trainer_class=side.trainer_class)
-        self.conn.send(InitRecord(copies({"w": trainer.model.w})))
-        trainer.train(self.exp.max_epochs, on_step=self.on_step)
+        self.conn.send(self.initial({"w": trainer.model.w}))
+        # only when resuming: a replaced trainer's train() may not take a state
+        resume = {} if self.state is None else {"state": self.state}
+        trainer.train(self.exp.max_epochs, on_step=self.on_step, **resume)
         return self.end({"w": trainer.model.w}, trainer.stopped_step, trainer.stopped_epoch,
                         trainer.best_step)
 
@@ -278,24 +357,51 @@ class _Child:
         arguments = train.dd2424_arguments(self.exp, self.split, rng)
         if side.objective is not None:
             arguments["loss"] = side.objective
-        self.conn.send(InitRecord(copies(arguments["init_network"])))
-        params, _ = dd2424.mini_batch_gd(**arguments, on_step=self.on_step)
+        self.conn.send(self.initial(arguments["init_network"]))
+        params, _ = dd2424.mini_batch_gd(**arguments, on_step=self.on_step, state=self.state)
         return self.end(params, None, None, None)
+
+    def initial(self, params: dict[str, np.ndarray]) -> InitRecord:
+        """The parameters training starts from: ``params``, or the resumed checkpoint's."""
+        if self.state is None:
+            return InitRecord(copies(params))
+        return InitRecord(copies(self.state.params), self.state.step)
 
     def on_step(self, record: StepRecord | ValidationRecord) -> None:
         """The trainer's hook: send the record. The update after ``max_steps`` is one too many:
-        the run ends before it, with the parameters of the last step sent."""
-        if isinstance(record, StepRecord):
-            if self.max_steps is not None and record.step >= self.max_steps:
-                self.conn.send(self.end(self.last.params, None, None, None))
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(0)  # this process's work is done; the parent has the end record
-            self.last = record
-        # without the trainer's checkpoint builder (a closure over its loop: not picklable,
-        # and a parity run is never resumed)
-        self.conn.send(dataclasses.replace(record, state=None)
-                       if isinstance(record, StepRecord) else record)
+        the run ends before it, with the parameters of the last step sent; so is the update
+        after the pause step: the run ends with that step's checkpoint (see the module)."""
+        if isinstance(record, ValidationRecord):
+            if self.state is None or record.step != self.state.step:
+                self.conn.send(record)
+            return
+        if self.max_steps is not None and record.step >= self.max_steps:
+            self.exit_with(self.end(self.last.params, None, None, None))
+        if self.kept is not None:
+            self.exit_with(self.kept)
+        self.last = record
+        # without the trainer's checkpoint builder (a closure over its loop: not picklable)
+        self.conn.send(dataclasses.replace(record, state=None))
+        if self.pause.passes(record.step):
+            self.kept = self.checkpoint(record)
+
+    def checkpoint(self, record: StepRecord) -> StateRecord:
+        """The trainer's checkpoint after ``record``'s update, noting the experiment."""
+        if record.state is None:
+            return StateRecord(None, "its trainer makes no checkpoints")
+        try:
+            state = record.state()
+        except Exception as error:  # noqa: BLE001 (a replaced trainer may not support it)
+            return StateRecord(None, f"its trainer's checkpoint raised {describe(error)}")
+        state.config = self.exp.config
+        return StateRecord(state)
+
+    def exit_with(self, record: EndRecord | StateRecord) -> None:
+        """Send the last record and end this process (the parent has all it needs)."""
+        self.conn.send(record)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     def end(self, params: dict[str, np.ndarray], stopped_step: int | None,
             stopped_epoch: int | None, best_step: int | None) -> EndRecord:

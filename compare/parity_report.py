@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from numpy_impl.runfiles import plain
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,25 @@ class ParityReport:
     def passed(self) -> bool:
         return not self.mismatches and self.steps > 0 and "diverged" not in self.summary
 
+    def to_json(self) -> str:
+        """The report as strict JSON (a non-finite number as the string "nan", "inf" or
+        "-inf"): what a parity run leaves beside its curves, and what its checkpoint keeps so
+        that a resumed run judges the whole run."""
+        fields = {**asdict(self), "log_dir": None if self.log_dir is None else str(self.log_dir)}
+        return json.dumps(plain(fields, str), indent=1, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ParityReport:
+        """What :meth:`to_json` wrote (ValueError, KeyError or TypeError if it is not that)."""
+        fields = _decode(json.loads(text))
+        quantities = {name: QuantityStats(**stats)
+                      for name, stats in fields.pop("quantities").items()}
+        mismatches = [Mismatch(**{**m, "index": None if m["index"] is None else tuple(m["index"])})
+                      for m in fields.pop("mismatches")]
+        log_dir = fields.pop("log_dir")
+        return cls(**fields, quantities=quantities, mismatches=mismatches,
+                   log_dir=None if log_dir is None else Path(log_dir))
+
     def table(self) -> str:
         """quantity | max abs err | max rel err | at step | tolerance, one row per quantity."""
         header = ("quantity", "max abs err", "max rel err", "at step", "tolerance", "")
@@ -114,3 +137,14 @@ class ParityReport:
 
 def _show(value: Any) -> str:
     return f"{value:.17g}" if isinstance(value, float) else str(value)
+
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value

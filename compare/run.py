@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from compare.lockstep import Lockstep, ParityCallback, ParityRuns
 from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
 from compare.parity_report import ParityError, ParityReport
+from compare.pause import CHECKPOINT_DIR, REPORT, ParityPause, load_resume
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
@@ -23,6 +26,7 @@ from numpy_impl.steps import Diverged
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 RUNS_DIR = runfiles.RUNS_DIR / "compare"
+FINAL_WEIGHTS = "final_weights.npz"
 
 
 def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: TensorBoardLogger,
@@ -45,7 +49,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
                numpy_side: NumpySide | str | None = None, log_dir: str | Path = RUNS_DIR,
                tolerance: float | None = None, strict: bool = True,
                progress: bool = False, timeout: float = DEFAULT_TIMEOUT,
-               memory: int = DEFAULT_MEMORY) -> ParityReport:
+               memory: int = DEFAULT_MEMORY, ckpt_path: str | Path | None = None,
+               callbacks: Sequence[Callback] = ()) -> ParityReport:
     """Train ``experiment`` (a name under configs/, a YAML path, or an Experiment) with the
     NumPy side and the Lightning reference in lockstep and compare them at every step.
 
@@ -64,6 +69,15 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         progress: show Lightning's progress bar.
         timeout: seconds to wait for each of the NumPy side's records.
         memory: bytes the NumPy side's process may allocate (beyond what it inherits).
+        ckpt_path: the checkpoint folder of a paused run of ``experiment`` to go on from (see
+            :mod:`compare.pause`); the run goes on in its own folder.
+        callbacks: more Lightning callbacks for the reference's Trainer.
+
+    SIGINT or SIGTERM during training pauses the run: both sides stop at one step, their
+    checkpoint goes to ``<run>/checkpoint/`` and :class:`Interrupted` is raised (its
+    ``checkpoint`` is that folder, or None with a ``note`` saying why not). A run that reaches
+    its end leaves its report in ``<run>/parity.json`` and both sides' final weights in
+    ``<run>/final_weights.npz`` (``numpy/NAME``, ``lightning/NAME``).
 
     Raises:
         ParityError: the sides disagree (with ``strict``).
@@ -75,23 +89,39 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     """
     exp = (experiment if isinstance(experiment, Experiment)
            else load_experiment(experiment, overrides))
-    report = ParityReport(exp.name, exp.dtype,
-                          TOLERANCES[exp.dtype] if tolerance is None else tolerance)
-    numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory)
-    runs = ParityRuns(log_dir, exp.name)
+    resume = None if ckpt_path is None else load_resume(ckpt_path, exp)
+    report = resume.report if resume else ParityReport(exp.name, exp.dtype, 0.0)
+    report.tolerance = TOLERANCES[exp.dtype] if tolerance is None else tolerance
+    numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory,
+                             resume.state if resume else None)
+    runs = ParityRuns(log_dir, exp.name, resume.folder.parent if resume else None)
     lockstep = Lockstep(numpy_run, report, strict, curves=runs)
-    callback = ParityCallback(lockstep)
-    trainer, model, datamodule = lightning_parts(exp, [callback], runs.lightning, steps,
-                                                 progress)
+    callback = ParityCallback(lockstep, resume.state.step if resume else None)
+    pause = ParityPause(lockstep, runs.root / CHECKPOINT_DIR)
+    trainer, model, datamodule = lightning_parts(exp, [callback, *callbacks, pause],
+                                                 runs.lightning, steps, progress)
+    # under DDP every rank would have to agree on the pause: a signal stops them at once
+    pausing = pause.interruptible() if trainer.world_size == 1 else nullcontext()
+    judged = False  # the run reached a verdict (not interrupted, the NumPy side did not fail)
     try:
         # ParityError here: the first mismatch; NumpySideError: the NumPy side failed
-        trainer.fit(model, datamodule=datamodule)
+        with pausing:
+            trainer.fit(model, datamodule=datamodule,
+                        ckpt_path=str(resume.lightning) if resume else None)
     except Diverged as err:  # the reference stopped at a non-finite value: a mismatch already
         report.summary["diverged"] = str(err)
+        judged = True
+    except ParityError:
+        judged = True
+        raise
     else:
+        judged = True
         if callback.active:
             lockstep.end(*_how_training_ended(trainer), _params(model),
                          final_metrics(model, datamodule))
+            runfiles.write_npz(runs.root / FINAL_WEIGHTS, {
+                **{f"numpy/{k}": v for k, v in lockstep.final.params.items()},
+                **{f"lightning/{k}": v for k, v in _params(model).items()}})
         if datamodule.has_test:
             trainer.test(model, datamodule=datamodule, verbose=False)
     finally:  # whatever ended the run (an error, Ctrl-C, SIGTERM): no NumPy process outlives
@@ -104,6 +134,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
             lockstep.flush()
             runs.close(hparams_of(exp), [m for m in HPARAM_METRICS
                                          if m in report.summary.get("final metrics", {})])
+            if judged:
+                runfiles.write_text(runs.root / REPORT, report.to_json())
     report.summary["rank"] = trainer.global_rank
     if strict and report.mismatch is not None:
         raise ParityError(report.mismatch, report)

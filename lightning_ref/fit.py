@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,7 +73,7 @@ from numpy_impl.experiments import (
     load_experiment,
     resolve,
 )
-from numpy_impl.interrupt import Interrupted
+from numpy_impl.interrupt import Interrupted, resume_command
 from numpy_impl.schema import (
     ExperimentError,
     asks_for_help,
@@ -332,9 +331,7 @@ def interruption_report(stop: Interrupted, argv: ArgsType) -> str:
     head = f"interrupted by {stop}"
     if stop.checkpoint is None:
         return f"{head} before any step was saved: nothing to resume"
-    rest = resume_options(list(argv or []))[0]
-    command = shlex.join([sys.executable, "-m", "lightning_ref.fit", *rest,
-                          "--ckpt_path", str(stop.checkpoint)])
+    command = resume_command("lightning_ref.fit", list(argv or []), stop.checkpoint)
     return (f"{head} after step {stop.step}: checkpoint {stop.checkpoint}, logs "
             f"{stop.checkpoint.parent.parent}; resume with: {command}")
 

@@ -4,7 +4,8 @@ Lightning announces the hardware ("GPU available: False ..."), advertises two cl
 "Tip:" lines and prints the seed, all at INFO through the ``pytorch_lightning`` and
 ``lightning_fabric`` loggers, which the commands raise to WARNING (warnings and errors still
 show). torch warns from inside Lightning's ``_pytree`` module about an API Lightning calls
-(``isinstance(treespec, LeafSpec)``): a dependency's deprecation the user can do nothing about.
+(``isinstance(treespec, LeafSpec)``): a dependency's deprecation the user can do nothing about;
+nor about ModelCheckpoint's warning that a resumed run's checkpoint folder is not empty.
 The progress bar shows the epoch, the batch's loss and the latest validation accuracy, so it
 fits an 80-column terminal.
 """
@@ -27,6 +28,8 @@ def quiet_lightning() -> None:
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # a resumed run goes on in its own folder, where its checkpoints are expected
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 class TextProgressBar(TQDMProgressBar):

@@ -73,7 +73,8 @@ class LastCheckpoint(Callback):
     signal caught by :meth:`interruptible` asked to stop (then raises :class:`Interrupted`).
     ``path`` is the latest one saved."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder  # where last.ckpt goes (None: the run's checkpoint folder)
         self.signum: int | None = None  # the signal that asked to stop
         self.training = False  # between on_train_start and on_train_end: wait for a boundary
         self.handling = False  # interruptible() is active (the process's signal handlers)
@@ -118,9 +119,14 @@ class LastCheckpoint(Callback):
                            outputs: Any, batch: Any, batch_idx: int) -> None:
         done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
         if (self.signum is not None and not trainer.should_stop
-                and done < trainer.num_training_batches):
+                and done < trainer.num_training_batches and self.ready(trainer)):
             self.save(trainer)
             self.stop_at_next_batch = True
+
+    def ready(self, trainer: pl.Trainer) -> bool:
+        """Whether the step just made (a step boundary, see the module) is where to stop; a
+        subclass may wait for a later one (compare waits for its NumPy side)."""
+        return True
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # The end of an epoch resumed mid-way: Lightning, still "restarting", would skip the
@@ -137,5 +143,5 @@ class LastCheckpoint(Callback):
             raise Interrupted(self.signum, trainer.global_step - 1, self.path)
 
     def save(self, trainer: pl.Trainer) -> None:
-        self.path = checkpoint_dir(trainer) / LAST
+        self.path = (self.folder or checkpoint_dir(trainer)) / LAST
         trainer.save_checkpoint(self.path)

@@ -9,14 +9,13 @@ and exit code 2 on all three.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
-from numpy_impl.interrupt import Interrupted, catch_signals
+from numpy_impl.interrupt import Interrupted, catch_signals, resume_command
 from numpy_impl.schema import (
     ExperimentError,
     experiment_parser,
@@ -84,16 +83,7 @@ def interrupted_message(stop: Interrupted, argv: list[str]) -> str:
     the command that resumes it (this command line with ``--ckpt_path``)."""
     if stop.checkpoint is None:
         return f"interrupted ({stop}) before the first step: nothing to resume"
-    kept, skip = [], False
-    for arg in argv:  # the earlier --ckpt_path / --resume make way for the new one
-        if skip or arg == "--resume" or arg.startswith("--ckpt_path="):
-            skip = False
-            continue
-        skip = arg == "--ckpt_path"
-        if not skip:
-            kept.append(arg)
-    command = shlex.join([sys.executable, "-m", "numpy_impl", *kept,
-                          "--ckpt_path", str(stop.checkpoint)])
+    command = resume_command("numpy_impl", argv, stop.checkpoint)
     return (f"interrupted ({stop}) after step {stop.step}: checkpoint in {stop.checkpoint}; "
             f"resume with: {command}")
 

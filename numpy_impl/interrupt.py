@@ -8,8 +8,10 @@ Nothing is interrupted halfway, so the checkpoint is always the state after a wh
 
 from __future__ import annotations
 
+import shlex
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +26,16 @@ class SignalFlag:
 
 class Interrupted(BaseException):
     """The run stopped after ``step`` (None: not at a step) on signal ``signum``; its checkpoint
-    is ``checkpoint`` (None when nothing was saved). A BaseException, as KeyboardInterrupt is,
-    so that no ``except Exception`` on the way (Lightning's, a student's) takes it for an error.
+    is ``checkpoint`` (None when nothing was saved, ``note`` may say why). A BaseException, as
+    KeyboardInterrupt is, so that no ``except Exception`` on the way (Lightning's, a student's)
+    takes it for an error.
     Every CLI of the project stops with it (numpy_impl, lightning_ref.fit, compare,
     compare.check, compare.report) and exits with :attr:`exit_code`."""
 
     def __init__(self, signum: int, step: int | None = None,
-                 checkpoint: Path | None = None) -> None:
+                 checkpoint: Path | None = None, note: str = "") -> None:
         super().__init__(signal.Signals(signum).name)
-        self.signum, self.step, self.checkpoint = signum, step, checkpoint
+        self.signum, self.step, self.checkpoint, self.note = signum, step, checkpoint, note
 
     @property
     def exit_code(self) -> int:
@@ -55,3 +58,17 @@ def catch_signals() -> Iterator[SignalFlag]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def resume_command(module: str, argv: Sequence[str], checkpoint: Path) -> str:
+    """The command that resumes a run of ``python -m module`` started with ``argv``: the same
+    arguments, an earlier ``--ckpt_path``/``--resume`` replaced by ``--ckpt_path checkpoint``."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip or arg == "--resume" or arg.startswith("--ckpt_path="):
+            skip = False
+            continue
+        skip = arg == "--ckpt_path"
+        if not skip:
+            kept.append(arg)
+    return shlex.join([sys.executable, "-m", module, *kept, "--ckpt_path", str(checkpoint)])

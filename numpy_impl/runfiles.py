@@ -17,7 +17,7 @@ import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, obj: Any) -> Path:
     """``obj`` as JSON (NumPy scalars and arrays as numbers and lists; nan and infinities as
     null, which strict JSON readers accept), atomically."""
-    return write_text(path, json.dumps(_plain(obj), indent=1, allow_nan=False) + "\n")
+    return write_text(path, json.dumps(plain(obj), indent=1, allow_nan=False) + "\n")
 
 
 def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
@@ -84,13 +84,15 @@ def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
     return write_bytes(path, buffer.getvalue())
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any, non_finite: Callable[[float], Any] = lambda value: None) -> Any:
+    """``obj`` in JSON's types: mappings as dicts with text keys, sequences and arrays as
+    lists, NumPy scalars as numbers, a nan or infinity as ``non_finite`` of it."""
     if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v, non_finite) for k, v in obj.items()}
     if isinstance(obj, list | tuple | np.ndarray):
-        return [_plain(v) for v in obj]
+        return [plain(v, non_finite) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+        return non_finite(obj)
     return obj

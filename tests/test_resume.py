@@ -7,7 +7,6 @@ atomically."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from lightning_ref.fit import build
 from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl.experiments import load_experiment
 from numpy_impl.interrupt import Interrupted
+from tests.signals import signal_mid_run
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET = ["--trainer.enable_progress_bar", "false"]
@@ -163,19 +163,10 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Pa
     name = flags[0]
     whole = run(command(*flags), tmp_path)
     assert whole.returncode == 0, whole.stderr
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     # the progress bar (Lightning's, on stdout) says how many steps are done: wait for a few
-    process = subprocess.Popen(command(*flags)[:-2] + ["--trainer.enable_progress_bar", "true"],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, bufsize=1)
-    seen = ""
-    while (m := re.search(r"Epoch 0:.*? (\d+)/\d+", seen[-400:])) is None or int(m[1]) < 3:
-        chunk = process.stdout.read(64)
-        assert chunk, f"the run ended before any progress: {seen[-2000:]}"
-        seen += chunk
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 128 + signum, err[-3000:]
+    code, err = signal_mid_run(command(*flags)[:-2] + ["--trainer.enable_progress_bar", "true"],
+                               tmp_path, signum)
+    assert code == 128 + signum, err[-3000:]
     (line,) = [x for x in err.splitlines() if x.startswith("interrupted by")]
     assert signal.Signals(signum).name in line
     checkpoint = tmp_path / "runs" / "lightning" / name / "version_1" / "checkpoints" / LAST

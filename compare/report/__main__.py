@@ -47,7 +47,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="shorten every run (1 epoch, 2 grid points): renders in seconds")
     p.add_argument("--cache", default=str(REPORT_CACHE_DIR),
-                   help="where finished runs are kept (default: %(default)s)")
+                   help="where finished runs are kept")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 

@@ -1,0 +1,187 @@
+"""Pausing and resuming a parity run (compare/pause.py): SIGINT or SIGTERM stops both sides at
+one step and leaves their checkpoint; the resumed run ends with the weights of a run never
+stopped, bit for bit on each side, and judges the whole run; bad checkpoints are one line and
+exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
+
+from compare import run_parity
+from compare.__main__ import main
+from compare.parity_report import Mismatch, ParityReport, QuantityStats
+from compare.pause import CHECKPOINT_DIR, NUMPY_STATE, REPORT
+from compare.run import FINAL_WEIGHTS
+from lightning_ref.resume import LAST
+from numpy_impl.interrupt import Interrupted
+from numpy_impl.steps import TrainerState
+from tests.signals import signal_mid_run
+
+REPO = Path(__file__).resolve().parent.parent
+TASK3B = ["tdt4265/task3b", "--trainer.max_epochs", "2"]  # 31 steps an epoch, validates every 6
+FLIPS = ["dd2424/bonus_flip", "--data.dataset", "mnist", "--data.root", "null",
+         "--data.val_size", "500", "--trainer.max_epochs", "2"]
+
+
+def final_weights(run: Path) -> dict[str, np.ndarray]:
+    with np.load(run / FINAL_WEIGHTS) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def assert_same_weights(got: Path, want: Path) -> None:
+    """Both sides' final weights of two runs, bit for bit."""
+    got_w, want_w = final_weights(got), final_weights(want)
+    assert sorted(got_w) == sorted(want_w) and {k.split("/")[0] for k in want_w} == {
+        "numpy", "lightning"}
+    for key, value in want_w.items():
+        assert got_w[key].dtype == np.float64
+        assert np.array_equal(got_w[key], value), (key, np.abs(got_w[key] - value).max())
+
+
+def assert_same_verdict(got: ParityReport, want: ParityReport) -> None:
+    """The resumed run judged the whole run: as many steps and validations, the same errors
+    of every quantity and the same final metrics as the run never stopped."""
+    assert got.passed and want.passed
+    assert (got.steps, got.validations) == (want.steps, want.validations)
+    quantities = {k: v for k, v in got.quantities.items() if not k.startswith("resumed ")}
+    assert {k: (v.max_abs, v.max_rel) for k, v in quantities.items()} == {
+        k: (v.max_abs, v.max_rel) for k, v in want.quantities.items()}
+    assert got.summary["final metrics"] == want.summary["final metrics"]
+
+
+class SignalAfter(Callback):
+    """Sends this process ``signum`` at the end of the update at global step ``step``."""
+
+    def __init__(self, step: int, signum: int = signal.SIGTERM) -> None:
+        self.step, self.signum = step, signum
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step - 1 == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path) -> None:
+    """SIGTERM after step 11: both sides stop after step 12, which the starter's cadence
+    validates (the NumPy side's checkpoint holds that validation still to do); the resumed run
+    does not compare it twice, ends with the uninterrupted run's weights and judges all steps."""
+    whole = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "whole")
+    with pytest.raises(Interrupted) as info:
+        run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
+                   callbacks=[SignalAfter(11)])
+    folder = tmp_path / "paused" / "tdt4265" / "task3b" / "version_0" / CHECKPOINT_DIR
+    assert (info.value.signum, info.value.step, info.value.checkpoint) == (
+        signal.SIGTERM, 12, folder)
+    state = TrainerState.load(folder / NUMPY_STATE)
+    assert (state.step, state.batch, state.pending) == (12, 13, True)
+    assert (folder / LAST).is_file() and not (folder.parent / REPORT).exists()
+    paused = ParityReport.from_json((folder / REPORT).read_text())
+    assert (paused.steps, paused.validations) == (13, 3)  # steps 0-12; validations 0, 6, 12
+    resumed = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, ckpt_path=folder)
+    assert_same_verdict(resumed, whole)
+    assert resumed.quantities["resumed w"].at_step == 12
+    assert_same_weights(folder.parent, Path(whole.log_dir))
+
+
+def test_a_run_that_ends_before_the_pause_gives_its_verdict(tmp_path: Path) -> None:
+    """The signal after the last of ``steps`` updates: nothing is left to pause; the verdict."""
+    report = run_parity("tdt4265/task3b", steps=12, log_dir=tmp_path,
+                        callbacks=[SignalAfter(11)])
+    assert report.passed and report.steps == 12
+    assert not (Path(report.log_dir) / CHECKPOINT_DIR).exists()
+
+
+def test_the_report_survives_its_json() -> None:
+    report = ParityReport("x", "float64", 1e-10, steps=3, validations=1)
+    report.quantities["grad W"] = QuantityStats(1e-10, 2, 1e-17, float("inf"), 3)
+    report.mismatches.append(Mismatch(3, 0, "grad W", (1, 2), np.float64("nan"), 2.0,
+                                      float("inf"), 1e-10))
+    report.summary["final metrics"] = {"val/loss": {"numpy": float("nan"), "lightning": 0.5}}
+    text = report.to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    again = ParityReport.from_json(text)
+    assert again.verdict() == report.verdict()
+    assert again.mismatch.index == (1, 2) and again.quantities["grad W"].max_rel == float("inf")
+    assert np.isnan(again.summary["final metrics"]["val/loss"]["numpy"])
+
+
+# ------------------------------------------------------------------------- the real command
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "compare", *args]
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def run_dir(cwd: Path, name: str, version: int) -> Path:
+    return cwd / "runs" / "compare" / name / f"version_{version}"
+
+
+@pytest.mark.parametrize("signum, flags", [(signal.SIGTERM, TASK3B), (signal.SIGINT, FLIPS)],
+                         ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips"])
+def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Path) -> None:
+    """A real parity run gets the signal mid-epoch (once its progress bar shows steps done),
+    exits 128 + the signal's number with one line that says how to resume; that command
+    (``--resume`` too) ends with both sides' weights of an uninterrupted run, bit for bit."""
+    name = flags[0]
+    whole = run(command(*flags, "--no-progress"), tmp_path)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    code, err = signal_mid_run(command(*flags), tmp_path, signum)
+    assert code == 128 + signum, err[-3000:]
+    (line,) = [x for x in err.splitlines() if x.startswith("interrupted")]
+    assert "Traceback" not in err
+    folder = run_dir(tmp_path, name, 1) / CHECKPOINT_DIR
+    assert line.startswith(f"interrupted ({signal.Signals(signum).name}) after step ")
+    assert f"checkpoint in {folder.relative_to(tmp_path)} " in line
+    assert sorted(p.name for p in folder.iterdir()) == sorted([LAST, NUMPY_STATE, REPORT])
+    resume = line.split("resume with: ")[1].split()
+    assert resume[-2:] == ["--ckpt_path", str(folder.relative_to(tmp_path))]
+    resumed = run([*resume, "--no-progress"], tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed.stderr == "", resumed.stderr
+    assert f"TensorBoard: {folder.parent.relative_to(tmp_path)}/" in resumed.stdout
+    assert_same_weights(folder.parent, run_dir(tmp_path, name, 0))
+    reports = [ParityReport.from_json((run_dir(tmp_path, name, v) / REPORT).read_text())
+               for v in (1, 0)]
+    assert_same_verdict(*reports)
+    again = run(command(*flags, "--resume", "--no-progress"), tmp_path)  # the same pause
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_same_weights(folder.parent, run_dir(tmp_path, name, 0))
+
+
+def test_bad_checkpoints_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["tdt4265/task3b", "--resume"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --resume: no paused run of tdt4265/task3b under runs/compare/tdt4265/task3b\n")
+    assert main(["tdt4265/task3b", "--ckpt_path", "nowhere"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --ckpt_path nowhere: not the checkpoint of a paused python -m "
+                          "compare run (no last.ckpt, numpy.npz, parity.json in nowhere)")
+    with pytest.raises(Interrupted) as info:
+        run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, callbacks=[SignalAfter(3)])
+    folder = str(info.value.checkpoint)
+    assert main(["tdt4265/task3b", "--model.lam", "0.5", "--ckpt_path", folder]) == 2
+    assert "made by another experiment definition than tdt4265/task3b" in capsys.readouterr().err
+    assert main(["tdt4265/task3b", "--resume", "--ckpt_path", folder]) == 2
+    assert "--ckpt_path already names the checkpoint" in capsys.readouterr().err
+    (info.value.checkpoint / REPORT).write_text("{")
+    assert main(["tdt4265/task3b", "--trainer.max_epochs", "2", "--ckpt_path", folder]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unreadable (JSONDecodeError" in err
