@@ -6,7 +6,8 @@ update the loss, the cost, every gradient and every parameter; at every validati
 at the end the early-stopping step, the restored weights and the test metrics. The first
 element beyond the tolerance raises :class:`ParityError` with its :class:`Mismatch` (step,
 quantity, element, both values, relative error). ``python -m compare EXPERIMENT`` prints the
-table of errors and the verdict.
+table of errors and the verdict. SIGINT or SIGTERM pauses a run with a checkpoint of both sides
+that ``run_parity(..., ckpt_path=...)`` (``--ckpt_path``) resumes (:mod:`compare.pause`).
 
 The names below are imported on first use, so that ``python -m compare --help`` and
 ``python -m compare.check`` start without loading torch and Lightning.
