@@ -148,6 +148,8 @@ class Lockstep:
         for name in (n for n in record.params if n in params):
             self.check(record.step, None, f"{'resumed' if resumed else 'init'} {name}",
                        record.params[name], params[name], None if resumed else EXACT)
+        if resumed:  # the curve holds that step's error from before the pause
+            self._step_error.pop(record.step, None)
 
     def batch(self, step: int, epoch: int, X: np.ndarray, Y: np.ndarray) -> None:
         """The start of update ``step``: the same batch, bit for bit, at the same step."""

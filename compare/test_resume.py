@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from compare import run_parity
 from compare.__main__ import main
@@ -60,6 +61,13 @@ def assert_same_verdict(got: ParityReport, want: ParityReport) -> None:
     assert got.summary["final metrics"] == want.summary["final metrics"]
 
 
+def curve_steps(run: Path) -> dict[str, list[int]]:
+    """The steps of every scalar tag of a TensorBoard run, in the order written."""
+    events = EventAccumulator(str(run))
+    events.Reload()
+    return {tag: [e.step for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
 class SignalAfter(Callback):
     """Sends this process ``signum`` at the end of the update at global step ``step``."""
 
@@ -92,6 +100,9 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path) -> None:
     assert_same_verdict(resumed, whole)
     assert resumed.quantities["resumed w"].at_step == 12
     assert_same_weights(folder.parent, Path(whole.log_dir))
+    for side in ("numpy", "lightning", "parity"):  # the curves go on: every step once
+        got, want = (curve_steps(run / side) for run in (folder.parent, Path(whole.log_dir)))
+        assert got == want, side
 
 
 def test_a_run_that_ends_before_the_pause_gives_its_verdict(tmp_path: Path) -> None:
