@@ -16,7 +16,8 @@ epoch (a Lightning checkpoint there resumes as a finished epoch, see
 :mod:`lightning_ref.resume`): :class:`compare.numpy_side.PausePoint`. Lightning saves
 ``last.ckpt`` after that step; at the next batch's start the lockstep has received the NumPy
 side's checkpoint instead of its next update (:mod:`compare.lockstep`), and the pause writes
-the other two files and raises :class:`Interrupted`. A run that ends before that step (early
+the other two files and raises :class:`Interrupted`. A run resumed to its verdict is not resumed
+again (its curves would be written twice). A run that ends before that step (early
 stopping, ``--steps``) ends as usual, with its verdict. A second signal stops at once, without
 a checkpoint; so does a NumPy side that sends nothing for
 :data:`compare.numpy_side.SIGNAL_GRACE` seconds.
@@ -107,6 +108,9 @@ def load_resume(path: str | Path, exp: Experiment) -> Resume:
     if missing:
         raise ExperimentError(f"--ckpt_path {path}: not the checkpoint of a paused python -m "
                               f"compare run (no {', '.join(missing)} in {folder})")
+    if (folder.parent / REPORT).is_file():
+        raise ExperimentError(f"--ckpt_path {path}: that run has been resumed to its end (its "
+                              f"verdict is in {folder.parent / REPORT}); start a new run instead")
     state = load_checkpoint(folder / NUMPY_STATE, exp)
     try:
         report = ParityReport.from_json((folder / REPORT).read_text())
@@ -123,10 +127,12 @@ def load_resume(path: str | Path, exp: Experiment) -> Resume:
 
 
 def latest_resume(log_dir: str | Path, exp: Experiment) -> Path:
-    """``--resume``: the checkpoint folder of the newest paused run of ``exp``."""
+    """``--resume``: the checkpoint folder of the newest paused run of ``exp`` that has not
+    been resumed to its end (a verdict in its run folder)."""
     versions = {int(p.parent.parent.name.removeprefix("version_")): p.parent for p in
                 Path(log_dir, exp.name).glob(f"version_*/{CHECKPOINT_DIR}/{REPORT}")
-                if p.parent.parent.name.removeprefix("version_").isdigit()}
+                if p.parent.parent.name.removeprefix("version_").isdigit()
+                and not (p.parent.parent / REPORT).is_file()}
     if not versions:
         raise ExperimentError(f"--resume: no paused run of {exp.name} under "
                               f"{Path(log_dir, exp.name)}")

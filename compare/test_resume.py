@@ -25,6 +25,7 @@ from compare.parity_report import Mismatch, ParityReport, QuantityStats
 from compare.pause import CHECKPOINT_DIR, NUMPY_STATE, REPORT
 from compare.run import FINAL_WEIGHTS
 from lightning_ref.resume import LAST
+from numpy_impl.experiments import ExperimentError
 from numpy_impl.interrupt import Interrupted
 from numpy_impl.steps import TrainerState
 from tests.signals import signal_mid_run
@@ -98,6 +99,8 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path) -> None:
     assert (paused.steps, paused.validations) == (13, 3)  # steps 0-12; validations 0, 6, 12
     resumed = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, ckpt_path=folder)
     assert_same_verdict(resumed, whole)
+    with pytest.raises(ExperimentError, match="that run has been resumed to its end"):
+        run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, ckpt_path=folder)
     assert resumed.quantities["resumed w"].at_step == 12
     assert_same_weights(folder.parent, Path(whole.log_dir))
     for side in ("numpy", "lightning", "parity"):  # the curves go on: every step once
@@ -143,12 +146,15 @@ def run_dir(cwd: Path, name: str, version: int) -> Path:
     return cwd / "runs" / "compare" / name / f"version_{version}"
 
 
-@pytest.mark.parametrize("signum, flags", [(signal.SIGTERM, TASK3B), (signal.SIGINT, FLIPS)],
-                         ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips"])
-def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum, flags, by_flag", [(signal.SIGTERM, TASK3B, False),
+                                                     (signal.SIGINT, FLIPS, True)],
+                         ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips-resume"])
+def test_signal_then_resume_is_exact(signum: int, flags: list[str], by_flag: bool,
+                                     tmp_path: Path) -> None:
     """A real parity run gets the signal mid-epoch (once its progress bar shows steps done),
-    exits 128 + the signal's number with one line that says how to resume; that command
-    (``--resume`` too) ends with both sides' weights of an uninterrupted run, bit for bit."""
+    exits 128 + the signal's number with one line that says how to resume; that command (or
+    ``--resume``) ends with both sides' weights of an uninterrupted run, bit for bit, and
+    leaves nothing more to resume."""
     name = flags[0]
     whole = run(command(*flags, "--no-progress"), tmp_path)
     assert whole.returncode == 0, whole.stdout + whole.stderr
@@ -162,6 +168,8 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Pa
     assert sorted(p.name for p in folder.iterdir()) == sorted([LAST, NUMPY_STATE, REPORT])
     resume = line.split("resume with: ")[1].split()
     assert resume[-2:] == ["--ckpt_path", str(folder.relative_to(tmp_path))]
+    if by_flag:
+        resume = command(*flags, "--resume")
     resumed = run([*resume, "--no-progress"], tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert resumed.stderr == "", resumed.stderr
@@ -170,9 +178,9 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], tmp_path: Pa
     reports = [ParityReport.from_json((run_dir(tmp_path, name, v) / REPORT).read_text())
                for v in (1, 0)]
     assert_same_verdict(*reports)
-    again = run(command(*flags, "--resume", "--no-progress"), tmp_path)  # the same pause
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert_same_weights(folder.parent, run_dir(tmp_path, name, 0))
+    again = run(command(*flags, "--resume", "--no-progress"), tmp_path)  # nothing left paused
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert f"--resume: no paused run of {name} under " in again.stderr
 
 
 def test_bad_checkpoints_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
