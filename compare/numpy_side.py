@@ -61,8 +61,9 @@ from numpy_impl.tdt4265 import BaseTrainer
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
-#: Seconds the parent waits for a record once a signal asked it to stop: a NumPy side that
-#: hangs must not hold up Ctrl-C for the whole ``timeout``.
+#: Seconds the parent waits for a record once a signal asked it to stop (or twice the longest
+#: wait for one so far, if longer): a NumPy side that hangs must not hold up Ctrl-C for the
+#: whole ``timeout``, a slow one still reaches the pause.
 SIGNAL_GRACE = 5.0
 _POLL = 0.2  # seconds between the parent's looks at a signal while it waits for a record
 
@@ -217,7 +218,8 @@ class NumpyProcess:
 
     ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
     stop (set by :class:`compare.pause.ParityPause`), so a record is awaited at most
-    :data:`SIGNAL_GRACE` seconds more before :class:`Interrupted` is raised.
+    :data:`SIGNAL_GRACE` seconds (or twice the longest wait so far) more before
+    :class:`Interrupted` is raised.
     """
 
     def __init__(self, exp: Experiment, side: NumpySide | str | None = None,
@@ -230,6 +232,7 @@ class NumpyProcess:
         self.pause = PausePoint()
         self.signum: int | None = None
         self.last_step: int | None = None  # the last update received, for the messages
+        self.slowest = 0.0  # the longest wait for a record so far, in seconds
         self._process: multiprocessing.Process | None = None
         self._conn: Connection | None = None
         self._peeked: Record | None = None
@@ -271,14 +274,16 @@ class NumpyProcess:
         start = time.monotonic()
         while not self._conn.poll(_POLL):
             waited = time.monotonic() - start
-            if self.signum is not None and waited >= SIGNAL_GRACE:
+            grace = max(SIGNAL_GRACE, 2 * self.slowest)
+            if self.signum is not None and waited >= grace:
                 self.stop()
                 raise Interrupted(self.signum, note=f"the NumPy side sent nothing for "
-                                  f"{SIGNAL_GRACE:g} s after it")
+                                  f"{grace:.3g} s after it")
             if waited >= self.timeout:
                 self.stop()
                 raise NumpySideError("timeout", f"the NumPy side produced no record for "
                                      f"{self.timeout:g} s {self._where()}; stopped it")
+        self.slowest = max(self.slowest, time.monotonic() - start)
         try:
             record = self._conn.recv()
         except EOFError:

@@ -20,7 +20,7 @@ the other two files and raises :class:`Interrupted`. A run resumed to its verdic
 again (its curves would be written twice). A run that ends before that step (early
 stopping, ``--steps``) ends as usual, with its verdict. A second signal stops at once, without
 a checkpoint; so does a NumPy side that sends nothing for
-:data:`compare.numpy_side.SIGNAL_GRACE` seconds.
+:data:`compare.numpy_side.SIGNAL_GRACE` seconds (or twice its slowest record so far).
 """
 
 from __future__ import annotations
