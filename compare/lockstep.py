@@ -21,8 +21,8 @@ the matching hook and hands both sides' values to :class:`Lockstep`:
 
 A paused run (:mod:`compare.pause`) ends at a batch's start, where the NumPy side hands over its
 checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing the
-parameters both sides resume from, bit for bit, and does not compare the resumed step's
-validation again.
+parameters both sides resume from (within the tolerance: they are the resumed step's) and does
+not compare that step's validation again.
 
 After ``fit``, :meth:`Lockstep.end` compares how training ended (last step, early-stopping
 step, best step), the final (restored) parameters and their metrics on every part of the split.
