@@ -74,7 +74,7 @@ class ParityPause(LastCheckpoint):
         assert self.signum is not None and self.folder is not None
         kept = self.lockstep.kept
         if kept is None or kept.state is None:
-            why = "the NumPy side ended first" if kept is None else f"{kept.error}"
+            why = "the NumPy side ended first" if kept is None else kept.error
             raise Interrupted(self.signum, self.pause_step, note=f"no checkpoint: {why}")
         runfiles.write_bytes(self.folder / NUMPY_STATE, kept.state.to_npz())
         runfiles.write_text(self.folder / REPORT, self.lockstep.report.to_json())
@@ -129,11 +129,9 @@ def load_resume(path: str | Path, exp: Experiment) -> Resume:
 def latest_resume(log_dir: str | Path, exp: Experiment) -> Path:
     """``--resume``: the checkpoint folder of the newest paused run of ``exp`` that has not
     been resumed to its end (a verdict in its run folder)."""
-    versions = {int(p.parent.parent.name.removeprefix("version_")): p.parent for p in
-                Path(log_dir, exp.name).glob(f"version_*/{CHECKPOINT_DIR}/{REPORT}")
-                if p.parent.parent.name.removeprefix("version_").isdigit()
-                and not (p.parent.parent / REPORT).is_file()}
-    if not versions:
+    run = runfiles.latest_version(Path(log_dir, exp.name), f"{CHECKPOINT_DIR}/{REPORT}",
+                                  keep=lambda run: not (run / REPORT).is_file())
+    if run is None:
         raise ExperimentError(f"--resume: no paused run of {exp.name} under "
                               f"{Path(log_dir, exp.name)}")
-    return versions[max(versions)]
+    return run / CHECKPOINT_DIR

@@ -235,13 +235,11 @@ def resume_options(argv: Sequence[str]) -> tuple[list[str], str | None, bool]:
 def latest_last_checkpoint(name: str) -> Path:
     """``last.ckpt`` of the experiment's latest run that has one (``--resume``)."""
     parent = RUNS_DIR / name
-    runs = sorted((p for p in parent.glob("version_*") if _VERSION.fullmatch(p.name)
-                   and (p / "checkpoints" / LAST).is_file()),
-                  key=lambda p: int(p.name.removeprefix("version_")))
-    if not runs:
+    run = runfiles.latest_version(parent, f"checkpoints/{LAST}")
+    if run is None:
         raise ExperimentError(f"--resume: no run of {name} to resume (no "
                               f"{parent}/version_N/checkpoints/{LAST})")
-    return runs[-1] / "checkpoints" / LAST
+    return run / "checkpoints" / LAST
 
 
 def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:

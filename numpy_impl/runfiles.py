@@ -44,6 +44,15 @@ def new_version_dir(parent: str | Path) -> Path:
             version += 1
 
 
+def latest_version(parent: str | Path, holding: str,
+                   keep: Callable[[Path], bool] = lambda run: True) -> Path | None:
+    """The newest ``parent/version_N`` that holds the file ``holding`` (a path inside it) and
+    that ``keep`` accepts; None if there is none (``--resume`` on every CLI)."""
+    runs = {int(m.group(1)): p for p in Path(parent).glob("version_*")
+            if (m := _VERSION.fullmatch(p.name)) and (p / holding).is_file() and keep(p)}
+    return runs[max(runs)] if runs else None
+
+
 def tensorboard_command(log_dir: str | Path) -> str:
     """A command that starts TensorBoard on ``log_dir`` with this very Python (so it works
     outside an activated virtual environment too)."""

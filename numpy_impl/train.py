@@ -136,11 +136,10 @@ def load_checkpoint(path: str | Path, exp: Experiment) -> TrainerState:
 
 def latest_checkpoint(runs_dir: str | Path, exp: Experiment) -> Path:
     """``--resume``: the checkpoint of the newest ``version_N`` of ``exp`` that has one."""
-    folders = sorted(Path(runs_dir, exp.name).glob("version_*/checkpoint.npz"),
-                     key=lambda p: int(p.parent.name.removeprefix("version_")))
-    if not folders:
+    run = runfiles.latest_version(Path(runs_dir, exp.name), "checkpoint.npz")
+    if run is None:
         raise ExperimentError(f"--resume: no checkpoint.npz under {Path(runs_dir, exp.name)}")
-    return folders[-1]
+    return run / "checkpoint.npz"
 
 
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True,

@@ -67,3 +67,16 @@ def test_numpy_runs_are_versioned_and_log_to_tensorboard(tmp_path: Path) -> None
     assert math.isclose(last_norm, float(np.sum(w * w)), rel_tol=1e-6)
     plugins = events.PluginTagToContent("hparams")
     assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(plugins)
+
+
+def test_latest_version_is_the_newest_by_number_holding_the_file(tmp_path: Path) -> None:
+    for name in ("version_2", "version_10", "version_9", "version_x", "version_11"):
+        (tmp_path / name).mkdir()
+    for name in ("version_2", "version_10", "version_9", "version_x"):
+        (tmp_path / name / "a.txt").write_text("")
+    assert runfiles.latest_version(tmp_path, "a.txt") == tmp_path / "version_10"  # not 9, not 11
+    assert runfiles.latest_version(tmp_path, "a.txt",
+                                   keep=lambda run: run.name != "version_10") == (
+        tmp_path / "version_9")
+    assert runfiles.latest_version(tmp_path, "b.txt") is None
+    assert runfiles.latest_version(tmp_path / "nowhere", "a.txt") is None
