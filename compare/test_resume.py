@@ -108,6 +108,22 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path) -> None:
         assert got == want, side
 
 
+def test_a_pause_never_ends_an_epoch(tmp_path: Path) -> None:
+    """SIGTERM after step 29: step 30 ends epoch 0 (31 steps an epoch), where a Lightning
+    checkpoint would resume as a finished epoch; both sides pause after step 31 instead, and
+    the resumed run still ends exactly."""
+    whole = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "whole")
+    with pytest.raises(Interrupted) as info:
+        run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
+                   callbacks=[SignalAfter(29)])
+    assert info.value.step == 31
+    assert TrainerState.load(info.value.checkpoint / NUMPY_STATE).batch == 1  # of epoch 1
+    resumed = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2},
+                         ckpt_path=info.value.checkpoint)
+    assert_same_verdict(resumed, whole)
+    assert_same_weights(info.value.checkpoint.parent, Path(whole.log_dir))
+
+
 def test_a_run_that_ends_before_the_pause_gives_its_verdict(tmp_path: Path) -> None:
     """The signal after the last of ``steps`` updates: nothing is left to pause; the verdict."""
     report = run_parity("tdt4265/task3b", steps=12, log_dir=tmp_path,
