@@ -14,10 +14,11 @@ from pathlib import Path
 from jsonargparse import ArgumentParser
 
 from compare.check import ASSIGNMENTS, check
+from compare.check.batch import Store, key
 from compare.check.names import parse_map
 from compare.check.result import SubmissionResult, exit_status, table_terminal, write_batch
-from compare.check.sandbox import kill_all
-from compare.isolation import EXIT_USAGE, run_interruptible
+from compare.check.sandbox import MODES, best_mode, kill_all, mode_note, namespaces_work
+from compare.isolation import EXIT_USAGE, Interrupted, run_interruptible
 
 
 def parser() -> ArgumentParser:
@@ -41,6 +42,10 @@ def parser() -> ArgumentParser:
     p.add_argument("--check-time-limit", type=float, default=60.0, help="seconds per check")
     p.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space "
                    "each submission's process may allocate")
+    p.add_argument("--sandbox", choices=list(MODES), default=None,
+                   help="namespace (bubblewrap) or process; default: the strongest available")
+    p.add_argument("--fresh", action="store_true", help="--batch: check every submission "
+                   "again, even those whose result OUT.d/ already holds")
     return p
 
 
@@ -54,17 +59,36 @@ def _submissions(folder: Path) -> list[Path]:
                   if (p.is_dir() and any(p.glob("*.py"))) or p.suffix == ".py")
 
 
-def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict
-               ) -> list[SubmissionResult]:
-    """Check ``paths`` in up to ``jobs`` child processes at once, with a progress bar."""
+def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict, store: Store,
+               fresh: bool) -> list[SubmissionResult]:
+    """Check ``paths`` in up to ``jobs`` sandboxes at once, with a progress bar; each result
+    is stored the moment it is decided, and one already stored for the same checker, options
+    and files is reused (unless ``fresh``)."""
     from tqdm import tqdm
 
+    keys = {p: key(p, {"assignment": assignment, **options}) for p in paths}
     results: dict[Path, SubmissionResult] = {}
+    if not fresh:
+        for p in paths:
+            stored = store.load(p.name, keys[p])
+            if stored is not None:
+                results[p] = stored
+        if results:
+            print(f"{len(results)} of {len(paths)} results reused from {store.folder}/ "
+                  "(--fresh checks them again)", file=sys.stderr)
+    todo = [p for p in paths if p not in results]
+
+    def one(p: Path) -> SubmissionResult:
+        result = check(assignment, p, **options)
+        result.submission = p.name
+        store.save(p.name, keys[p], result)
+        return result
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures = {pool.submit(check, assignment, p, **options): p for p in paths}
+        futures = {pool.submit(one, p): p for p in todo}
         for future in tqdm(as_completed(futures), total=len(futures), desc="submissions",
-                           file=sys.stderr):
+                           file=sys.stderr, disable=not todo or None):
             results[futures[future]] = future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -87,17 +111,27 @@ def main(argv: list[str] | None = None) -> int:
         return _usage(f"{target} does not exist")
     if args.batch and not target.is_dir():
         return _usage(f"--batch {target} is not a folder")
+    mode = args.sandbox or best_mode()
+    if mode == "namespace" and not namespaces_work():
+        return _usage("--sandbox namespace: bubblewrap is not installed or namespaces are not "
+                      "allowed here (install bubblewrap, or use --sandbox process)")
+    print(mode_note(mode), file=sys.stderr)
     options = {"quick": args.quick, "exec_all": args.exec,
-              "mapping": mapping, "l2_convention": args.l2_convention,
-              "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
-              "memory_limit": int(args.memory_limit * (1 << 30))}
+               "mapping": mapping, "l2_convention": args.l2_convention,
+               "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
+               "memory_limit": int(args.memory_limit * (1 << 30)), "sandbox": mode}
     if args.batch:
         paths = _submissions(target)
         if not paths:
             return _usage(f"--batch {target} holds no submission (.py files or folders of them)")
-        results = _run_batch(paths, args.jobs, args.assignment, options)
-        for r in results:
-            r.submission = Path(r.submission).name
+        store = Store(Path(args.out))
+        try:
+            results = _run_batch(paths, args.jobs, args.assignment, options, store, args.fresh)
+        except Interrupted:
+            done = len(list(store.folder.glob("*.json")))
+            print(f"{done} results kept in {store.folder}/; the same command goes on from "
+                  "there", file=sys.stderr)
+            raise
         print(table_terminal(results))
         written = write_batch(results, Path(args.out))
         print("written: " + ", ".join(str(p) for p in written))

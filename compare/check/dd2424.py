@@ -6,10 +6,7 @@ message says which), then MiniBatchGD in lockstep with the Lightning reference.
 
 from __future__ import annotations
 
-import pickle
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,11 +94,9 @@ def check_load_batch(sub: Submission, opts: Options) -> CheckResult:
     rng = np.random.default_rng(1)
     data = rng.integers(0, 256, size=(N, D)).astype(np.uint8)
     labels = rng.integers(0, K, size=N)
-    path = Path(tempfile.mkdtemp(prefix="cifar-")) / "data_batch_1"
-    with path.open("wb") as f:
-        pickle.dump({b"data": data, b"labels": labels.tolist(), b"batch_label": b"b"}, f)
     X, Y, y = ref.batch_arrays(data, labels)
-    out = func(str(path))
+    # the worker writes the file in CIFAR-10's format (a pickle) where the hand-in can read it
+    out = sub.call("load_batch", func=func, data=data, labels=labels.tolist())
     out = out if isinstance(out, tuple | list) else (out,)
     gotX = np.asarray(out[0], dtype=np.float64)
     note = ""
@@ -381,49 +376,27 @@ def _to_columns(args: tuple, kwargs: dict) -> tuple[np.ndarray, np.ndarray, dict
 
 
 def check_mini_batch_gd(sub: Submission, opts: Options) -> CheckResult:
+    """MiniBatchGD run in the worker with its gradient function recorded (unshuffled, then
+    shuffled with its own rng), replayed here through the Lightning reference."""
     mbgd = sub.find("MiniBatchGD").obj
     sub.find("BackwardPass")  # a skip names the gradient function when there is none
-    namespace = mbgd.__globals__
-    grad_name = next((n for n in DD2424_ROLES["BackwardPass"] if n in namespace), None)
+    grad_name = sub.call("global_name", func=mbgd, names=list(DD2424_ROLES["BackwardPass"]))
     if grad_name is None:
         return fail("MiniBatchGD", "MiniBatchGD does not call a gradient function by any of the "
                     f"names {', '.join(DD2424_ROLES['BackwardPass'])}")
     n, eta, lam = 400, 0.01, 0.0
     d = _data(n=n)
     X = (d["X"] - d["X"].mean(axis=1, keepdims=True)) / d["X"].std(axis=1, keepdims=True)
-    Y = d["Y"]
     init = {"W": d["net"]["W"] * 0.1, "b": np.zeros((K, 1))}
     results = []
     for shuffle in (False, True):
-        params = {"n_batch": 10, "eta": eta, "n_epochs": 5}
-        rng = np.random.default_rng(42)
-
-        layout: list[str] = []
-
-        def train(recorder: Callable, shuffle: bool = shuffle, params: dict = params,
-                  rng: Any = rng, layout: list[str] = layout) -> Any:
-            attempts = [({**params, "shuffle": shuffle}, (rng,)), ({**params, "shuffle": shuffle},
-                        ()), (params, (rng,)), (params, ())]
-            error: Exception | None = None
-            for rows in (False, True):
-                XX, YY, net0 = (X.T, Y.T, _rows(init)) if rows else (X, Y, init)
-                for gd, extra in attempts:
-                    state = rng.bit_generator.state
-                    try:
-                        out = mbgd(XX.copy(), YY.copy(), gd, _copy(net0), lam, *extra)
-                        layout.append(ROWS if rows else "")
-                        net = out[0] if isinstance(out, tuple) else out
-                        return _to_columns((XX, YY, net), {})[2]
-                    except (TypeError, KeyError, ValueError) as e:
-                        rng.bit_generator.state = state
-                        recorder.calls.clear()  # type: ignore[attr-defined]
-                        error = error or e
-            raise error  # type: ignore[misc]
-
+        record = sub.call("record_minibatch", mbgd=mbgd, grad_name=grad_name, X=X, Y=d["Y"],
+                          init=init, params={"n_batch": 10, "eta": eta, "n_epochs": 5},
+                          shuffle=shuffle, lam=lam)
         label = "shuffled with its own rng" if shuffle else "unshuffled"
-        result = training.dd2424("MiniBatchGD", train, init, eta, lam, namespace, grad_name,
-                                 _to_columns)
-        results.append(_with_note(result, ", ".join([label, *layout])))
+        result = training.dd2424("MiniBatchGD", record, init, eta, lam, _to_columns)
+        results.append(_with_note(result, ", ".join([label, *([ROWS] if record["rows"]
+                                                             else [])])))
     worst = first_failure(results)
     if worst.status == "pass":
         return CheckResult("MiniBatchGD", "pass", "; ".join(r.message for r in results))

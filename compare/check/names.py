@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compare.check import loader
-from compare.isolation import describe, where
-
 # role -> (starter file, names looked for in it)
 TDT4265_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pre_process_images": ("task2a", ("pre_process_images", "preprocess_images")),
@@ -67,13 +64,10 @@ class NotFound(LookupError):
                          f"(--map {role}=NAME names another)")
 
 
-class LoadError(RuntimeError):
-    """A file of the hand-in that raised while being loaded."""
-
-
 @dataclass
 class Found:
-    """A role's object and where it was found (``file.py: name``)."""
+    """A role's object (a :class:`compare.check.session.Remote`, or a plain value such as an
+    array of flip indices) and where it was found (``file.py: name``)."""
 
     obj: Any
     where: str
@@ -92,52 +86,33 @@ def parse_map(entries: Iterable[str]) -> dict[str, str]:
 
 
 class Submission:
-    """One hand-in, loaded lazily file by file in this (child) process."""
+    """One hand-in, as the checks see it: its roles found in the worker by name."""
 
-    def __init__(self, path: Path, assignment: str, exec_all: bool = False,
+    def __init__(self, session: Any, assignment: str,
                  mapping: dict[str, str] | None = None) -> None:
-        self.path = path.resolve()
+        self.session = session
         self.assignment = assignment
         self.mapping = dict(mapping or {})
-        folder = self.path if self.path.is_dir() else self.path.parent
-        self.finder = loader.install(folder, exec_all)
-        if self.path.is_file():  # a single .py file: only it (and what it imports) counts
-            self.files = [self.path.stem]
-        else:
-            self.files = sorted(self.finder.files)
-        self.errors: dict[str, str] = {}
+        self.files = list(session.files)
 
-    def module(self, name: str) -> Any:
-        """The loaded file ``name`` (without .py); LoadError if loading it raised."""
-        if name in self.errors:
-            raise LoadError(self.errors[name])
-        try:
-            return self.finder.load(name).module
-        except BaseException as e:  # noqa: BLE001 (a hand-in may raise anything, SystemExit too)
-            at = where(e, self.finder.files[name].parent)
-            self.errors[name] = f"loading {name}.py raised {describe(e)}{at}"
-            raise LoadError(self.errors[name]) from None
-
-    def notes(self) -> list[str]:
-        return [n for m in self.finder.loaded.values() for n in m.notes()]
+    def call(self, op: str, **args: Any) -> Any:
+        """A request to the hand-in's worker (see :mod:`compare.check.worker`)."""
+        return self.session.call(op, **args)
 
     def find(self, role: str) -> Found:
         """The object playing ``role`` (see the module doc); NotFound or LoadError."""
         if self.assignment == "tdt4265":
             file, names = TDT4265_ROLES[role]
-            files = [file] if file in self.finder.files else []
+            files = [file] if file in self.files else []
         else:
             names, files = DD2424_ROLES[role], self.files
         if role in self.mapping:
             file, _, name = self.mapping[role].rpartition(":")
             names = (name,)
             files = [Path(file).stem] if file else (files or self.files)
-        for file in files:
-            module = self.module(file)
-            for name in names:
-                obj = getattr(module, name, None)
-                if obj is not None and (callable(obj) or role == "flip"):
-                    return Found(obj, f"{file}.py: {name}")
+        reply = self.call("find", files=files, names=list(names), any_value=role == "flip")
+        if reply.get("found") is not None:
+            return Found(reply["found"], str(reply["where"]))
         where = ", ".join(f"{f}.py" for f in files) or (
             f"{TDT4265_ROLES[role][0]}.py (missing)" if self.assignment == "tdt4265"
             else "no .py file")
@@ -159,7 +134,7 @@ def first_call(func: Callable, candidates: list[tuple[str, Callable[[Callable], 
         try:
             result = call(func)
         except Exception as e:  # noqa: BLE001 (any exception means: not this convention)
-            errors.append(f"{description}: {type(e).__name__}: {e}")
+            errors.append(f"{description}: {getattr(e, 'type', type(e).__name__)}: {e}")
             first_exc = first_exc or e
             continue
         if accept(result):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,7 @@ class SubmissionResult:
     submission: str
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sandbox: str = ""  # "namespace" or "process": how the hand-in was isolated
 
     def by_id(self) -> dict[str, CheckResult]:
         return {c.id: c for c in self.checks}
@@ -60,7 +62,8 @@ class SubmissionResult:
 
     def to_dict(self) -> dict:
         return {"assignment": self.assignment, "submission": self.submission,
-                "checks": [asdict(c) for c in self.checks], "notes": list(self.notes)}
+                "checks": [asdict(c) for c in self.checks], "notes": list(self.notes),
+                "sandbox": self.sandbox}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -146,10 +149,16 @@ def table_terminal(results: list[SubmissionResult]) -> str:
 
 
 def write_batch(results: list[SubmissionResult], stem: Path) -> list[Path]:
-    """Write ``stem``.csv, .json (every message) and .md; returns the paths."""
+    """Write ``stem``.csv, .json (every message) and .md, each whole or not at all; returns
+    the paths."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(s) for s in (".csv", ".json", ".md")]
-    paths[0].write_text(table_csv(results))
-    paths[1].write_text(json.dumps([r.to_dict() for r in results], indent=2))
-    paths[2].write_text(table_markdown(results))
+    texts = {".csv": table_csv(results), ".md": table_markdown(results),
+             ".json": json.dumps([r.to_dict() for r in results], indent=2)}
+    paths = []
+    for suffix in (".csv", ".json", ".md"):
+        path = stem.parent / f"{stem.name}{suffix}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(texts[suffix])
+        os.replace(tmp, path)
+        paths.append(path)
     return paths

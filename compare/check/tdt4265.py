@@ -6,7 +6,6 @@ the Lightning reference.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 from compare.check import training
 from compare.check.names import Submission
 from compare.check.result import CheckResult
+from compare.check.session import HandInRaised
 from compare.check.verdict import Options, compare, fail, first_failure, scalar
 from numpy_impl import functional as F
 from numpy_impl import tdt4265 as ref
@@ -63,27 +63,28 @@ def from_hand_in(a: np.ndarray, first: bool, axis: int) -> np.ndarray:
     return np.roll(a, -1, axis=axis) if first else a
 
 
-def make_model(cls: type, lam: float) -> tuple[Any, str]:
+def make_model(sub: Submission, role: str, lam: float) -> tuple[Any, str]:
     """An instance of the hand-in's model class with lambda ``lam``: the constructor as the
     starter has it (``SoftmaxModel(l2_reg_lambda)``, ``BinaryModel()``); a constructor that
     raises (e.g. it loads data) is bypassed and the starter's attributes are set instead.
     Returns the model and a note for the message ('' when the constructor ran)."""
+    cls = sub.find(role).obj
     note = ""
     for args, kwargs in (((), {"l2_reg_lambda": lam}), ((lam,), {}), ((), {})):
         try:
             model = cls(*args, **kwargs)
             break
-        except TypeError:
-            continue
-        except Exception as e:  # noqa: BLE001 (e.g. a constructor that reads the data)
-            note = f"its constructor raised {type(e).__name__}: {e}; checked without it"
-            model = cls.__new__(cls)
+        except HandInRaised as e:
+            if e.type == "TypeError":
+                continue
+            note = f"its constructor raised {e.type}: {e.message}; checked without it"
+            model = sub.call("new", cls=cls)
             model.I = ref.NUM_INPUTS
-            model.w = np.zeros((ref.NUM_INPUTS, 1 if "Binary" in cls.__name__ else 10))
+            model.w = np.zeros((ref.NUM_INPUTS, 1 if role == "BinaryModel" else 10))
             model.grad = None
             break
     else:
-        raise TypeError(f"{cls.__name__}() cannot be called as the starter code calls it")
+        raise TypeError(f"{role}() cannot be called as the starter code calls it")
     model.l2_reg_lambda = lam
     return model, note
 
@@ -154,7 +155,7 @@ def check_cross_entropy_loss(sub: Submission, opts: Options) -> CheckResult:
 
 def _model_forward(sub: Submission, role: str, cid: str, cases: list[tuple[str, np.ndarray]]
                    ) -> CheckResult:
-    model, note = make_model(sub.find(role).obj, 0.0)
+    model, note = make_model(sub, role, 0.0)
     first = bias_first(sub)
     note = "; ".join(n for n in (note, BIAS_FIRST if first else "") if n)
     X = _inputs()
@@ -206,7 +207,7 @@ def _l2_known(w: np.ndarray, grad0: np.ndarray, lam: float, N: int, bias_row: in
 
 def _model_backward(sub: Submission, role: str, cid: str, lam: float, opts: Options
                     ) -> CheckResult:
-    model, note = make_model(sub.find(role).obj, lam)
+    model, note = make_model(sub, role, lam)
     rng = _rng()
     K = 1 if role == "BinaryModel" else 10
     X = _inputs(20)
@@ -259,20 +260,22 @@ def check_one_hot_encode(sub: Submission, opts: Options) -> CheckResult:
 
 
 class _Fixed:
-    """A model whose forward returns fixed outputs, to drive calculate_accuracy."""
+    """A model whose forward returns fixed outputs, for the reference's accuracy."""
 
     def __init__(self, outputs: np.ndarray) -> None:
         self.outputs = outputs
-        self.w = np.zeros((ref.NUM_INPUTS, outputs.shape[1]))
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         return self.outputs.copy()
 
 
-def _accuracy(cid: str, func: Callable, outputs: np.ndarray, targets: np.ndarray,
+def _accuracy(sub: Submission, role: str, cid: str, outputs: np.ndarray, targets: np.ndarray,
               want: float, known: dict[str, float]) -> CheckResult:
+    """calculate_accuracy(X, targets, model) with a model whose forward returns ``outputs``
+    (made in the worker)."""
+    func = sub.find(role).obj
     X = _inputs(len(targets))
-    got = scalar(func(X, targets.copy(), _Fixed(outputs)))
+    got = scalar(sub.call("accuracy", func=func, X=X, targets=targets, outputs=outputs))
     percent = {"the accuracy is in percent (accepted; the text's footnote 4 defines the "
                "fraction)": want * 100}
     result = compare(cid, got, want, "the accuracy", known, percent)
@@ -282,34 +285,32 @@ def _accuracy(cid: str, func: Callable, outputs: np.ndarray, targets: np.ndarray
 
 
 def check_binary_accuracy(sub: Submission, opts: Options) -> CheckResult:
-    func = sub.find("binary_accuracy").obj
     outputs = np.array([[0.5], [0.5], [0.2], [0.7], [0.5], [0.9], [0.1], [0.5]])
     targets = np.array([[1], [1], [0], [1], [0], [0], [0], [1]], dtype=np.float64)
     want = ref.binary_accuracy(None, targets, _Fixed(outputs))
     strict = float(np.mean((outputs > 0.5) == (targets == 1)))
-    return _accuracy("binary_accuracy", func, outputs, targets, want,
+    return _accuracy(sub, "binary_accuracy", "binary_accuracy", outputs, targets, want,
                      {"it predicts 0 at y_hat = 0.5 (> 0.5); the text predicts 1 when "
                       "y_hat >= 0.5": strict, "in percent with > 0.5": strict * 100})
 
 
 def check_accuracy(sub: Submission, opts: Options) -> CheckResult:
-    func = sub.find("accuracy").obj
     rng = _rng()
     outputs = F.softmax(rng.normal(size=(30, 10)), axis=1)
     targets = F.one_hot(rng.integers(0, 10, size=30), 10)
     want = ref.accuracy(None, targets, _Fixed(outputs))
-    return _accuracy("accuracy", func, outputs, targets, want, {})
+    return _accuracy(sub, "accuracy", "accuracy", outputs, targets, want, {})
 
 
 # ------------------------------------------------------------------------- batch_loader
 
 
-def _loader_call(func: Callable, X: np.ndarray, Y: np.ndarray, bs: int, shuffle: bool,
-                 drop_last: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    params = inspect.signature(func).parameters
-    kwargs: dict[str, Any] = {"shuffle": shuffle, "drop_last": drop_last}
-    kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return [(np.asarray(a), np.asarray(b)) for a, b in func(X, Y, bs, **kwargs)]
+def _loader_call(sub: Submission, func: Any, X: np.ndarray, Y: np.ndarray, bs: int,
+                 shuffle: bool, drop_last: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every batch, the flags passed only where the loader takes them (in the worker)."""
+    batches = sub.call("batches", func=func, X=X, Y=Y, bs=bs,
+                       kwargs={"shuffle": shuffle, "drop_last": drop_last})
+    return [(np.asarray(a), np.asarray(b)) for a, b in batches]
 
 
 def check_batch_loader(sub: Submission, opts: Options) -> CheckResult:
@@ -328,15 +329,15 @@ def check_batch_loader(sub: Submission, opts: Options) -> CheckResult:
         return order, [len(b) for b, _ in batches]
 
     try:
-        order, sizes = rows(_loader_call(func, X, Y, bs, False, False))
+        order, sizes = rows(_loader_call(sub, func, X, Y, bs, False, False))
         if not np.array_equal(order, np.arange(N)):
             return fail(cid, f"with drop_last=False and no shuffle every sample must come once "
                         f"in order; got {len(order)} samples, batch sizes {sizes}")
-        order, sizes = rows(_loader_call(func, X, Y, bs, False, True))
+        order, sizes = rows(_loader_call(sub, func, X, Y, bs, False, True))
         if sizes != [bs] * (N // bs) or not np.array_equal(order, np.arange(N // bs * bs)):
             return fail(cid, f"with drop_last=True only full batches ({N // bs} of {bs}) in "
                         f"order; got batch sizes {sizes}")
-        order, sizes = rows(_loader_call(func, X, Y, bs, True, False))
+        order, sizes = rows(_loader_call(sub, func, X, Y, bs, True, False))
     except AssertionError as e:
         return fail(cid, str(e))
     if sorted(order.tolist()) != list(range(N)):
@@ -351,64 +352,30 @@ def check_batch_loader(sub: Submission, opts: Options) -> CheckResult:
 # ------------------------------------------------------------------------- trainer
 
 
-def make_trainer(cls: type, model: Any, lr: float, bs: int, shuffle: bool,
-                 X: np.ndarray, Y: np.ndarray, Xv: np.ndarray, Yv: np.ndarray) -> Any:
-    """The starter's ``Trainer(model, learning_rate, batch_size, shuffle_dataset, X_train,
-    Y_train, X_val, Y_val)``; extra required parameters are not filled in."""
-    return cls(model, lr, bs, shuffle, X, Y, Xv, Yv)
-
-
-class _ScriptedModel:
-    """What the trainer sees when driven with scripted validations."""
-
-    def __init__(self) -> None:
-        self.w = np.zeros((ref.NUM_INPUTS, 1))
-        self.grad = np.zeros_like(self.w)
-        self.l2_reg_lambda = 0.0
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        return np.full((len(X), 1), 0.5)
-
-    def backward(self, X: np.ndarray, outputs: np.ndarray, targets: np.ndarray) -> None:
-        self.grad = np.zeros_like(self.w)
-
-    def zero_grad(self) -> None:
-        self.grad = None
-
-
 # three improvements, 9 without, one more, then none: the count must restart at the improvement
 SCRIPT = [5.0, 4.0, 3.0] + [3.5] * 9 + [2.0]
 LATER = 2.5
 
 
 def check_early_stopping(sub: Submission, opts: Options) -> CheckResult:
+    """The hand-in's LogisticTrainer with train_step and validation_step replaced (in the
+    worker): validation losses as scripted, every step marking the weights with its number;
+    5 batches an epoch, so a validation after each step."""
     cid = "early_stopping"
     base = sub.find("LogisticTrainer").obj
-    seen: list[tuple[float, float]] = []
-
-    class Scripted(base):  # type: ignore[misc, valid-type]
-        def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> float:
-            self.model.w = np.full_like(self.model.w, len(seen) + 1.0)  # marks the step
-            return 0.0
-
-        def validation_step(self) -> tuple[float, float, float]:
-            loss = SCRIPT[len(seen)] if len(seen) < len(SCRIPT) else LATER
-            seen.append((loss, float(np.asarray(self.model.w).reshape(-1)[0])))
-            return loss, 0.5, 0.5
-
-    bs = 8
-    X = np.zeros((5 * bs, ref.NUM_INPUTS))  # 5 batches per epoch: a validation after each step
-    Y = np.zeros((5 * bs, 1))
-    trainer = make_trainer(Scripted, _ScriptedModel(), 0.1, bs, False, X, Y, X, Y)
     epochs = 40
-    trainer.train(epochs)
+    record = sub.call("early_stopping", base=base, script=SCRIPT, later=LATER,
+                      inputs=ref.NUM_INPUTS, batches=5, epochs=epochs)
+    seen = [(float(loss), float(w)) for loss, w in record["seen"]]
+    if not seen:
+        return fail(cid, "the trainer made no validation")
     losses = [loss for loss, _ in seen]
     best = max(i for i, loss in enumerate(losses) if loss < min(losses[:i], default=np.inf))
     after = len(seen) - 1 - best
     if len(seen) >= epochs * 5:
         return fail(cid, f"training never stopped: {len(seen)} validations, the last "
                     f"{after} without improvement (the text: stop after {PATIENCE})")
-    w_end = float(np.asarray(trainer.model.w).reshape(-1)[0])
+    w_end = float(record["w_end"])
     best_w = seen[best][1]
     if after != PATIENCE:
         return fail(cid, f"it stops after {after} validations without improvement; the text "

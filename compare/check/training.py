@@ -21,10 +21,6 @@ from compare.check.verdict import TOLERANCE, agrees, mismatch, scalar
 from numpy_impl import tdt4265 as ref
 
 
-class _Enough(Exception):
-    """Raised inside the hand-in's training loop once enough steps are recorded."""
-
-
 @dataclass
 class Step:
     """One recorded update: the batch, the loss the hand-in returned, its parameters after."""
@@ -95,19 +91,13 @@ def _replay(steps: list[Step], model_name: str, lr: float, lam: float,
 
 def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
     """Train the hand-in's LogisticTrainer/BinaryModel (task 2: lr 0.05, no shuffle) or
-    SoftmaxTrainer/SoftmaxModel (task 3: lr 0.01, shuffle, lambda 0) with batch size 32."""
-    from compare.check.tdt4265 import (
-        BIAS_FIRST,
-        bias_first,
-        from_hand_in,
-        make_model,
-        make_trainer,
-        to_hand_in,
-    )
+    SoftmaxTrainer/SoftmaxModel (task 3: lr 0.01, shuffle, lambda 0) with batch size 32 in its
+    worker, every step recorded; replay the record here."""
+    from compare.check.tdt4265 import BIAS_FIRST, bias_first, from_hand_in, make_model, to_hand_in
 
     model_role, trainer_role = (("BinaryModel", "LogisticTrainer") if binary
                                 else ("SoftmaxModel", "SoftmaxTrainer"))
-    model, note = make_model(sub.find(model_role).obj, 0.0)
+    model, note = make_model(sub, model_role, 0.0)
     base = sub.find(trainer_role).obj
     X, Y, Xv, Yv = mnist(binary)
     first = bias_first(sub)
@@ -117,23 +107,12 @@ def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
         Y, Yv = (np.asarray(one_hot(y, 10), dtype=np.float64) for y in (Y, Yv))
     lr = 0.05 if binary else 0.01
     initial = {"w": from_hand_in(np.array(model.w, dtype=np.float64), first, 0)}
-    recorded: list[Step] = []
-
-    class Recording(base):  # type: ignore[misc, valid-type]
-        def train_step(self, X_batch: np.ndarray, Y_batch: np.ndarray) -> Any:
-            if len(recorded) >= steps:
-                raise _Enough
-            loss = super().train_step(X_batch, Y_batch)
-            recorded.append(Step(from_hand_in(np.array(X_batch), first, 1), np.array(Y_batch),
-                                 scalar(loss), {"w": from_hand_in(
-                                     np.array(self.model.w, dtype=np.float64), first, 0)}))
-            return loss
-
-    trainer = make_trainer(Recording, model, lr, 32, not binary, X, Y, Xv, Yv)
-    try:
-        trainer.train(1000)
-    except _Enough:
-        pass
+    record = sub.call("record_trainer", base=base, model=model, lr=lr, bs=32,
+                      shuffle=not binary, X=X, Y=Y, Xv=Xv, Yv=Yv, steps=steps)
+    recorded = [Step(from_hand_in(np.asarray(s["X"], dtype=np.float64), first, 1),
+                     np.asarray(s["Y"], dtype=np.float64), scalar(s["loss"]),
+                     {"w": from_hand_in(np.asarray(s["w"], dtype=np.float64), first, 0)})
+                for s in record]
     if not recorded:
         return CheckResult(check_id, "fail", "the trainer made no training step")
     name = "TDT4265Binary" if binary else "TDT4265Softmax"
@@ -141,31 +120,18 @@ def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
     return _replay(recorded, name, lr, 0.0, initial, check_id, note)
 
 
-def dd2424(check_id: str, train: Callable[[Callable], Any], initial: dict[str, np.ndarray],
-           lr: float, lam: float, namespace: dict[str, Any], name: str,
-           to_columns: Callable[[np.ndarray, np.ndarray, dict], tuple]) -> CheckResult:
-    """Run the hand-in's MiniBatchGD with its gradient function ``namespace[name]`` (the
-    globals MiniBatchGD looks it up in) wrapped by a recorder (which
-    sees each batch and the network before the update); each recorded network after an
-    update is the next call's network before. ``to_columns`` maps a call's (X, Y, network)
-    to the text's layout. ``train`` may clear ``recorder.calls`` before trying another way of
-    calling MiniBatchGD."""
-    original = namespace[name]
-    calls: list[tuple[np.ndarray, np.ndarray, dict]] = []
-
-    def recorder(*args: Any, **kwargs: Any) -> Any:
-        calls.append(to_columns(args, kwargs))
-        return original(*args, **kwargs)
-
-    recorder.calls = calls  # type: ignore[attr-defined]
-    namespace[name] = recorder
-    try:
-        trained = train(recorder)
-    finally:
-        namespace[name] = original
+def dd2424(check_id: str, record: dict, initial: dict[str, np.ndarray], lr: float, lam: float,
+           to_columns: Callable[[tuple, dict], tuple]) -> CheckResult:
+    """Replay a MiniBatchGD record (the worker's ``record_minibatch``: each call of the
+    gradient function's X, Y and network before the update, and the trained network); each
+    recorded network is the one after the previous call's update. ``to_columns`` maps a
+    call's values to the text's layout."""
+    calls = [to_columns((X, Y, *rest), {}) for X, Y, rest in record["calls"]]
     if not calls:
         return CheckResult(check_id, "fail", "MiniBatchGD never called the gradient function")
+    trained = to_columns((calls[-1][0] if not record["rows"] else calls[-1][0].T,
+                          calls[-1][1] if not record["rows"] else calls[-1][1].T,
+                          record["trained"]), {})[2]
     steps = [Step(X, Y, None, after[2]) for (X, Y, _), after in
              zip(calls, [*calls[1:], (None, None, trained)], strict=True)]
     return _replay(steps, "DD2424Softmax", lr, lam, initial, check_id, "")
-

@@ -1,9 +1,33 @@
-from numpy_impl import tdt4265 as ref
-
-cross_entropy_loss = ref.cross_entropy_loss
-one_hot_encode = ref.one_hot_encode
+"""The L2 gradient lambda * w (the gradient of lambda/2 ||w||^2)."""
+import numpy as np
 
 
-class SoftmaxModel(ref.SoftmaxModel):
+def cross_entropy_loss(targets, outputs):
+    assert targets.shape == outputs.shape
+    log_p = np.log(np.maximum(outputs, np.finfo(outputs.dtype).tiny))
+    return -(targets * log_p).sum(axis=1).mean()
+
+
+def one_hot_encode(Y, num_classes):
+    return np.eye(num_classes)[Y[:, 0].astype(int)]
+
+
+class SoftmaxModel:
+
+    def __init__(self, l2_reg_lambda):
+        self.I = 785
+        self.num_outputs = 10
+        self.w = np.zeros((self.I, self.num_outputs))
+        self.grad = None
+        self.l2_reg_lambda = l2_reg_lambda
+
+    def forward(self, X):
+        z = X @ self.w
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
     def backward(self, X, outputs, targets):
         self.grad = -(X.T @ (targets - outputs)) / X.shape[0] + self.l2_reg_lambda * self.w
+
+    def zero_grad(self):
+        self.grad = None

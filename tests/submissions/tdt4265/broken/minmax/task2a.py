@@ -1,8 +1,5 @@
+"""pre_process_images normalises by the batch's own min and max."""
 import numpy as np
-
-from numpy_impl import tdt4265 as ref
-
-cross_entropy_loss = ref.binary_cross_entropy_loss
 
 
 def pre_process_images(X):
@@ -10,5 +7,30 @@ def pre_process_images(X):
     return np.hstack([X, np.ones((X.shape[0], 1))])
 
 
-class BinaryModel(ref.BinaryModel):
-    pass
+def cross_entropy_loss(targets, outputs):
+    assert targets.shape == outputs.shape
+    tiny = np.finfo(outputs.dtype).tiny
+    terms = targets * np.log(np.maximum(outputs, tiny)) \
+        + (1 - targets) * np.log(np.maximum(1 - outputs, tiny))
+    return -terms.mean()
+
+
+class BinaryModel:
+
+    def __init__(self, l2_reg_lambda=0.0):
+        self.I = 785
+        self.l2_reg_lambda = l2_reg_lambda
+        self.w = np.zeros((self.I, 1))
+        self.grad = None
+
+    def forward(self, X):
+        z = X @ self.w
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, X, outputs, targets):
+        N = X.shape[0]
+        self.grad = -(X.T @ (targets - outputs)) / N + 2 * self.l2_reg_lambda * self.w
+
+    def zero_grad(self):
+        self.grad = None

@@ -1,14 +1,34 @@
 """A one-hot encoding as booleans (accepted: it is used as numbers)."""
 import numpy as np
 
-from numpy_impl import tdt4265 as ref
 
-cross_entropy_loss = ref.cross_entropy_loss
+def cross_entropy_loss(targets, outputs):
+    assert targets.shape == outputs.shape
+    log_p = np.log(np.maximum(outputs, np.finfo(outputs.dtype).tiny))
+    return -(targets * log_p).sum(axis=1).mean()
 
 
 def one_hot_encode(Y, num_classes):
     return np.arange(num_classes)[None, :] == np.asarray(Y).reshape(-1, 1)
 
 
-class SoftmaxModel(ref.SoftmaxModel):
-    pass
+class SoftmaxModel:
+
+    def __init__(self, l2_reg_lambda):
+        self.I = 785
+        self.num_outputs = 10
+        self.w = np.zeros((self.I, self.num_outputs))
+        self.grad = None
+        self.l2_reg_lambda = l2_reg_lambda
+
+    def forward(self, X):
+        z = X @ self.w
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def backward(self, X, outputs, targets):
+        N = X.shape[0]
+        self.grad = -(X.T @ (targets - outputs)) / N + 2 * self.l2_reg_lambda * self.w
+
+    def zero_grad(self):
+        self.grad = None

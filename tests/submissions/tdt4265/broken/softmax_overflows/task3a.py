@@ -1,12 +1,33 @@
+"""A softmax that is not shifted by the maximum score."""
 import numpy as np
 
-from numpy_impl import tdt4265 as ref
 
-cross_entropy_loss = ref.cross_entropy_loss
-one_hot_encode = ref.one_hot_encode
+def cross_entropy_loss(targets, outputs):
+    assert targets.shape == outputs.shape
+    log_p = np.log(np.maximum(outputs, np.finfo(outputs.dtype).tiny))
+    return -(targets * log_p).sum(axis=1).mean()
 
 
-class SoftmaxModel(ref.SoftmaxModel):
+def one_hot_encode(Y, num_classes):
+    return np.eye(num_classes)[Y[:, 0].astype(int)]
+
+
+class SoftmaxModel:
+
+    def __init__(self, l2_reg_lambda):
+        self.I = 785
+        self.num_outputs = 10
+        self.w = np.zeros((self.I, self.num_outputs))
+        self.grad = None
+        self.l2_reg_lambda = l2_reg_lambda
+
     def forward(self, X):
         e = np.exp(X @ self.w)  # BROKEN: not shifted by the maximum
         return e / e.sum(axis=1, keepdims=True)
+
+    def backward(self, X, outputs, targets):
+        N = X.shape[0]
+        self.grad = -(X.T @ (targets - outputs)) / N + 2 * self.l2_reg_lambda * self.w
+
+    def zero_grad(self):
+        self.grad = None

@@ -1,0 +1,276 @@
+"""One hand-in's checks, decided here, in the grader, out of the hand-in's reach.
+
+The hand-in runs in a worker process in a sandbox (:mod:`.sandbox`, :mod:`.worker`). The
+checks (:mod:`.tdt4265`, :mod:`.dd2424`, :mod:`.training`) run in this process: they find the
+hand-in's functions (:class:`compare.check.names.Submission`), call them through
+:class:`Remote` proxies, which send plain inputs and get plain values back (:mod:`.wire`: no
+pickle, a size cap), and compare those with the reference computed here. The hand-in never
+sees the reference, the tolerance or the comparison, and nothing it sends can run code here.
+
+Every check has a deadline enforced from here: past it the worker is killed (with every process
+it started) and the check is an ``error``; the next check starts a fresh worker, so one hanging
+or exiting function does not cost the others.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compare.check import sandbox, wire
+from compare.check.result import CheckResult, SubmissionResult
+from compare.check.verdict import Options
+
+
+@dataclass
+class Job:
+    """What to check: the submission, its assignment, and how."""
+
+    path: Path
+    assignment: str
+    options: Options = field(default_factory=Options)
+    exec_all: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    mode: str = "namespace"
+
+
+class HandInRaised(Exception):  # noqa: N818 (it is the hand-in's exception, reported)
+    """The hand-in raised an Exception in the worker: its type's name, message and where."""
+
+    def __init__(self, type_name: str, message: str, where: str) -> None:
+        super().__init__(message)
+        self.type, self.message, self.where = type_name, message, where
+
+    def describe(self) -> str:
+        return f"{self.type}: {self.message}{self.where}"
+
+
+class HandInAborted(BaseException):
+    """The hand-in raised SystemExit or another BaseException: the check is an error."""
+
+    def __init__(self, raised: dict) -> None:
+        super().__init__(raised.get("message", ""))
+        self.raised = raised
+
+
+class LoadError(RuntimeError):
+    """A file of the hand-in that raised while being loaded."""
+
+
+class Session:
+    """One hand-in's scratch copy and its worker, started again after it dies."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.uid = sandbox.UIDS.take() if sandbox.own_uid(job.mode) else None
+        self.scratch = sandbox.Scratch(job.path, self.uid)
+        copy = self.scratch.work / "submission"
+        self.files = (sorted(p.stem for p in copy.glob("*.py")) if job.path.is_dir()
+                      else [job.path.stem])
+        self.worker: sandbox.Worker | None = None
+        self.generation = 0
+        self.deadline = float("inf")
+        self.notes: dict[str, None] = dict.fromkeys(self.scratch.notes)
+
+    def _worker(self) -> sandbox.Worker:
+        if self.worker is None or self.worker.process.poll() is not None:
+            self.worker = sandbox.Worker(self.scratch, self.job.mode, self.job.limits, self.uid)
+            self.generation += 1
+            copy = self.scratch.work / "submission"
+            quiet = any("matplotlib" in p.read_text(errors="replace") for p in copy.glob("*.py"))
+            drop = self.uid if self.job.mode == "process" else None
+            self.worker.start({"files": self.files, "exec_all": self.job.exec_all,
+                               "quiet_matplotlib": quiet, "uid": drop}, self.deadline)
+        return self.worker
+
+    def call(self, op: str, **args: Any) -> Any:
+        """One request to the worker; its value (handles as :class:`Remote`), or the hand-in's
+        exception as :class:`HandInRaised`/:class:`HandInAborted`, :class:`LoadError`, or
+        :class:`sandbox.WorkerGone` (the worker is dead)."""
+        worker = self._worker()
+        try:
+            reply = worker.request(op, _out(args), self.deadline)
+        except sandbox.WorkerGone:
+            self.worker = None
+            raise
+        (kind, body), = reply.items()
+        if kind == "value":
+            return _in(body, self)
+        if kind == "load_error" and isinstance(body, str):
+            raise LoadError(body)
+        if kind == "raised" and isinstance(body, dict):
+            if body.get("exit") or body.get("base"):
+                raise HandInAborted(body)
+            raise HandInRaised(str(body.get("type", "?")), str(body.get("message", "")),
+                               str(body.get("where", "")))
+        if kind == "unsendable":
+            raise HandInRaised("ValueError", f"the result cannot be sent back ({body})", "")
+        worker.kill()
+        self.worker = None
+        raise sandbox.WorkerGone(f"the hand-in's process sent a malformed reply ({kind!r})")
+
+    def collect_notes(self) -> None:
+        """The loader's notes so far (what was skipped or dropped), if the worker is alive."""
+        if self.worker is not None and self.worker.process.poll() is None:
+            try:
+                notes = self.call("notes")
+            except (Exception, sandbox.WorkerGone, HandInAborted):  # noqa: BLE001
+                return
+            if isinstance(notes, list):
+                self.notes.update(dict.fromkeys(str(n)[:2000] for n in notes))
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+        self.scratch.remove()
+        if self.uid is not None:
+            sandbox.UIDS.give(self.uid)
+
+
+class Remote:
+    """An object of the hand-in's, in the worker: calls and attribute reads and writes go
+    there, plain values come back."""
+
+    __slots__ = ("_session", "_handle", "_generation")
+
+    def __init__(self, session: Session, handle: wire.Handle) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_generation", session.generation)
+
+    def _target(self) -> wire.Handle:
+        if self._generation != self._session.generation:
+            raise sandbox.WorkerGone("the hand-in's process was restarted since this object "
+                                     "was made")
+        return self._handle
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call("call", target=self._target(), args=list(args),
+                                  kwargs=kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._session.call("getattr", target=self._target(), name=name)
+        except HandInRaised as e:
+            if e.type == "AttributeError":
+                raise AttributeError(name) from None
+            raise
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session.call("setattr", target=self._target(), name=name, value=value)
+
+    def __repr__(self) -> str:
+        return "<an object of the hand-in>"
+
+
+def _out(value: Any) -> Any:
+    if isinstance(value, Remote):
+        return value._target()
+    if isinstance(value, tuple):
+        return tuple(_out(v) for v in value)
+    if isinstance(value, list):
+        return [_out(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _out(v) for k, v in value.items()}
+    return value
+
+
+def _in(value: Any, session: Session) -> Any:
+    if isinstance(value, wire.Handle):
+        return Remote(session, value)
+    if isinstance(value, tuple):
+        return tuple(_in(v, session) for v in value)
+    if isinstance(value, list):
+        return [_in(v, session) for v in value]
+    if isinstance(value, dict):
+        return {k: _in(v, session) for k, v in value.items()}
+    return value
+
+
+# ------------------------------------------------------------------------------- running
+
+
+def check_ids(assignment: str, quick: bool) -> list[str]:
+    """The ids of the checks that run, in order."""
+    checks, training = _registry(assignment)
+    return [i for i in checks if not (quick and i in training)]
+
+
+def _registry(assignment: str) -> tuple[dict, tuple[str, ...]]:
+    if assignment == "tdt4265":
+        from compare.check import tdt4265 as m
+    else:
+        from compare.check import dd2424 as m  # type: ignore[no-redef]
+    return m.CHECKS, m.TRAINING
+
+
+def run_one(sub: Any, check_id: str, job: Job, total_deadline: float) -> CheckResult:
+    """One check: not found is a skip; a crash, an exit or a time-out of the hand-in an
+    error."""
+    from compare.check.names import NotFound
+
+    session: Session = sub.session
+    checks, _ = _registry(job.assignment)
+    if time.monotonic() >= total_deadline:
+        return CheckResult(check_id, "error", f"time limit: the submission took more than "
+                           f"{job.limits.total:g} s in all before {check_id} ran")
+    session.deadline = min(time.monotonic() + job.limits.per_check, total_deadline)
+    try:
+        return checks[check_id](sub, job.options)
+    except NotFound as e:
+        return CheckResult(check_id, "skip", str(e))
+    except LoadError as e:
+        return CheckResult(check_id, "error", str(e))
+    except sandbox.TimeLimit:
+        if session.deadline == total_deadline:
+            return CheckResult(check_id, "error", f"time limit: the submission took more than "
+                               f"{job.limits.total:g} s in all, during {check_id}")
+        return CheckResult(check_id, "error", f"time limit: the check took more than "
+                           f"{job.limits.per_check:g} s (an infinite loop?)")
+    except sandbox.WorkerGone as e:
+        return CheckResult(check_id, "error", f"{e.reason} during {check_id}")
+    except HandInAborted as e:
+        raised = e.raised
+        if raised.get("exit"):
+            return CheckResult(check_id, "error", f"the submission called "
+                               f"sys.exit({raised.get('code', '')}){raised.get('where', '')}")
+        return CheckResult(check_id, "error", f"{raised.get('type')}: {raised.get('message')}"
+                           f"{raised.get('where', '')}")
+    except HandInRaised as e:
+        if e.type == "MemoryError":
+            return CheckResult(check_id, "error", f"out of memory{e.where}")
+        return CheckResult(check_id, "error", e.describe())
+    except Exception as e:  # noqa: BLE001 (what the hand-in returned did not fit the check)
+        return CheckResult(check_id, "error", f"{type(e).__name__}: {str(e)[:500]}")
+    finally:
+        session.deadline = float("inf")
+
+
+def run_submission(job: Job) -> SubmissionResult:
+    """Every check of one submission (see the module doc)."""
+    from compare.check.names import Submission
+
+    ids = check_ids(job.assignment, job.options.quick)
+    result = SubmissionResult(job.assignment, str(job.path), sandbox=job.mode)
+    total_deadline = time.monotonic() + job.limits.total
+    try:
+        session = Session(job)
+    except OSError as e:
+        result.checks = [CheckResult(i, "error", f"the submission could not be copied: {e}")
+                         for i in ids]
+        return result
+    try:
+        sub = Submission(session, job.assignment, job.mapping)
+        for check_id in ids:
+            result.checks.append(run_one(sub, check_id, job, total_deadline))
+            session.deadline = min(time.monotonic() + 10, total_deadline + 10)
+            session.collect_notes()
+    finally:
+        session.close()
+    result.notes = list(session.notes)
+    return result
