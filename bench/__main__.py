@@ -37,6 +37,9 @@ def table(result: dict[str, Any]) -> str:
                 target = "<= 0.3 s " + ("ok" if fig["seconds"] <= 0.3 else "MISSED")
             elif row == "startup" and "--help" in name:
                 target = "<= 1 s " + ("ok" if fig["seconds"] <= 1.0 else "MISSED")
+            elif "sandbox_seconds_per_handin" in fig:
+                per = fig["sandbox_seconds_per_handin"]
+                target = f"{per:+.3f} s a hand-in, <= 0.5 s " + ("ok" if per <= 0.5 else "MISSED")
             lines.append(f"{label:<44} {fig['seconds']:>9.4f} {fig['baseline_seconds']:>9.4f} "
                          f"{fig['ratio']:>7.2f}  {target}")
     load = ", ".join(f"{x:.2f}" for x in result["load_average"])

@@ -452,31 +452,50 @@ def startup_rows(shapes: Shapes) -> dict[str, Any]:
 
 CHECKER_SUBMISSION = REPO / "tests" / "submissions" / "tdt4265" / "correct"
 BATCH_SIZE = 20  # submissions in the grader's folder
+SANDBOX_BATCH = 100  # submissions in the folder the sandbox's cost is measured on
 
 
 def checker_rows(shapes: Shapes, workdir: Path) -> dict[str, Any]:
     """The checker on the correct TDT4265 hand-in of tests/submissions: one submission with
     every check (lockstep training included) against the same with ``quick`` (the function
-    checks alone), and a grader's folder of twenty copies with ``--quick --jobs`` (one per
-    core) against the same folder one hand-in at a time (``--jobs 1``)."""
+    checks alone); a grader's folder of twenty copies with ``--quick --jobs`` (one per core)
+    against the same folder one hand-in at a time (``--jobs 1``); and a folder of a hundred
+    with ``--quick --jobs 2`` in the namespace sandbox against the same in the process sandbox
+    (the cost of the namespaces, per hand-in: ``sandbox_seconds_per_handin``)."""
     from compare.check import check
     from compare.check.__main__ import main as check_cli
+    from compare.check.sandbox import namespaces_work
 
-    folder = workdir / "handins"
-    for k in range(BATCH_SIZE if not shapes.quick else 4):
-        shutil.copytree(CHECKER_SUBMISSION, folder / f"student{k:02d}")
+    def folder_of(name: str, n: int) -> Path:
+        folder = workdir / name
+        for k in range(n):
+            shutil.copytree(CHECKER_SUBMISSION, folder / f"student{k:03d}")
+        return folder
 
-    def batch(jobs: int) -> Callable[[], object]:
+    def batch(folder: Path, jobs: int, *extra: str) -> Callable[[], object]:
         return lambda: check_cli(["tdt4265", "--batch", str(folder), "--quick", "--jobs",
-                                  str(jobs), "--out", str(workdir / "grades")])
+                                  str(jobs), "--out", str(workdir / "grades"), "--fresh",
+                                  *extra])
 
-    return {
+    twenty = folder_of("handins", BATCH_SIZE if not shapes.quick else 4)
+    rows = {
         "submission": paired(lambda: check("tdt4265", CHECKER_SUBMISSION),
                              lambda: check("tdt4265", CHECKER_SUBMISSION, quick=True),
                              shapes.repeats, warm_up=False),
-        f"folder_of_{len(list(folder.iterdir()))}": paired(
-            batch(os.cpu_count() or 1), batch(1), shapes.repeats, warm_up=False),
+        f"folder_of_{len(list(twenty.iterdir()))}": paired(
+            batch(twenty, os.cpu_count() or 1), batch(twenty, 1), shapes.repeats,
+            warm_up=False),
     }
+    if namespaces_work():
+        n = SANDBOX_BATCH if not shapes.quick else 4
+        hundred = folder_of("hundred", n)
+        row = paired(batch(hundred, 2, "--sandbox", "namespace"),
+                     batch(hundred, 2, "--sandbox", "process"), shapes.repeats, warm_up=False)
+        row["sandbox_seconds_per_handin"] = (row["seconds"] - row["baseline_seconds"]) * 2 / n
+        rows[f"sandbox_{n}"] = row
+    else:
+        rows["sandbox"] = {"absent": True}
+    return rows
 
 
 # ----------------------------------------------------------------------------- everything

@@ -58,7 +58,10 @@ def build_parser() -> ArgumentParser:
                         help="largest relative error (default: 1e-10 float64, 1e-4 float32)")
     parser.add_argument("--numpy-side", default=None, metavar="MODULE:NAME",
                         help="a compare.NumpySide replacing pieces of the NumPy side, or a "
-                        "TDT4265 model or trainer class or a DD2424 Objective")
+                        "TDT4265 model or trainer class or a DD2424 Objective, from the "
+                        "project's packages (e.g. compare.wrong:NO_MEAN_GRADIENT); from a "
+                        "module of your own (my_task3a:SoftmaxModel, my_task3a.py in the "
+                        "current folder) a TDT4265 model class only, run in a sandbox")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="longest wait for each of the NumPy side's records")
     parser.add_argument("--fail-fast", action="store_true",
@@ -88,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
                                    DEFAULT_EXPERIMENT)
         exp = load_experiment(source, parts.overrides, parts.flags)
+        if args.numpy_side is not None:
+            check_spec(args.numpy_side, exp)  # a student's module: TDT4265 only
         if args.resume and args.ckpt_path is not None:
             raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
         if args.resume:

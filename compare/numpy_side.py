@@ -6,7 +6,8 @@ The trainer is the project's real one (``numpy_impl.train`` builds it from the e
 early stopping and learning-rate decay. :class:`NumpySide` replaces pieces of it: a
 deliberately wrong model (the suite's negative tests) or a student's own.
 
-Why a child process: the NumPy side may be a student's code, and whatever it does (raises,
+Why a child process: the NumPy side may be a student's code (which runs in a sandbox the child
+drives, see below) or a deliberately broken side of the suite's, and whatever it does (raises,
 loops forever, calls ``sys.exit``, allocates far too much) must end in a clear error, never in
 a hang or a crash of compare. The child (forked: it needs no torch, and inherits the side's
 classes without pickling them) runs the trainer; the trainer's ``on_step`` hook sends every
@@ -19,6 +20,28 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 * it sent nothing for ``timeout`` seconds: the parent kills it;
 * it exited (``sys.exit``, ``os._exit``) or was killed (out of memory): the parent reads the
   end of the pipe and reports the exit status or the signal.
+
+Who runs where (the trust boundary, the same as ``python -m compare.check``'s): the parent and
+the child run trusted code only. A ``--numpy-side module:NAME`` of the project's own packages
+(:data:`compare.check.sandbox.PROJECT`: numpy_impl, lightning_ref, compare, bench, where the
+project keeps them, :func:`trusted`; e.g. ``compare.wrong:NO_MEAN_GRADIENT``), or a
+:class:`NumpySide` passed to ``run_parity``, is trusted and runs in the child, imported there.
+Any other module is a student's and never runs in the child or the parent (a student's
+``bench.py`` in the current folder included): the child finds its file without importing it
+(:func:`locate_module`), copies it and its sibling ``.py`` files into compare.check's sandbox
+(:class:`compare.check.session.Session`: a worker process in its own namespaces or at least its
+own session, uid and hard limits, that cannot import the project's packages; loaded as the
+grader loads a hand-in, definitions only) and plays the student's model class there
+(:class:`SandboxedSide`): the trainer gets a :class:`SandboxedModel`, which forwards every call
+and attribute to the worker through compare.check's channel (plain values and arrays, no
+pickle, a size cap, a deadline of ``timeout`` seconds per call). Only the TDT4265 model class
+can come from a student's module (a trainer class would have to subclass numpy_impl's, which
+the sandbox does not offer); ``python -m compare.check`` grades a whole hand-in. So the
+records' pipe (pickle) connects two trusted processes: nothing a student's code does can
+write to it, walk to it through the stack, or patch the trainer that fills it; the most it can
+do is return wrong numbers from its own model, or break its own channel (an error, no
+verdict). The sandbox's worker dies with the child; the parent removes the scratch folder of a
+child it had to kill (:meth:`NumpyProcess.stop`).
 
 Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.pause`): the child is
 ahead of the parent, so the parent cannot ask it for the state of a step it has already left.
@@ -35,20 +58,27 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from importlib.machinery import PathFinder, SourceFileLoader
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
+from compare.check import sandbox
+from compare.check.session import HandInAborted, HandInRaised, Job, LoadError, Remote, Session
 from compare.isolation import child_setup, describe, student_frames
 from numpy_impl import dd2424, train
 from numpy_impl.draws import make_rng
@@ -66,6 +96,18 @@ DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits
 #: whole ``timeout``, a slow one still reaches the pause.
 SIGNAL_GRACE = 5.0
 _POLL = 0.2  # seconds between the parent's looks at a signal while it waits for a record
+#: The sandbox's worker may use this much address space beyond ``memory`` (its own Python and
+#: NumPy: the child's ``memory`` counts beyond what it inherits, the worker inherits nothing).
+WORKER_BASE = 1 << 30
+#: CPU seconds the sandbox's worker may use in all (a hard rlimit, a backstop only: every call
+#: into it has a deadline of ``timeout`` seconds).
+WORKER_CPU_SECONDS = 24 * 3600.0
+#: What ``python -m compare.check`` grades (named in the messages for what a student's module
+#: cannot give here).
+CHECK_HINT = ("`python -m compare.check tdt4265 FOLDER` grades a whole hand-in, its trainer "
+              "included")
+T = TypeVar("T")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder of compare/, numpy_impl/, ...
 
 
 @dataclass(frozen=True)
@@ -74,13 +116,14 @@ class NumpySide:
 
     Attributes:
         model_class: TDT4265's model, built as ``model_class(l2_reg_lambda)`` with the
-            starter's interface (``w``, ``forward``, ``backward`` storing ``grad``).
+            starter's interface (``w``, ``forward``, ``backward`` storing ``grad``); a class,
+            or for a student's module the factory of :class:`SandboxedModel`.
         trainer_class: TDT4265's trainer, a :class:`numpy_impl.tdt4265.BaseTrainer` subclass
             (it may replace ``batch_loader``, ``train_step``, the early-stopping rule, ...).
         objective: DD2424's :class:`numpy_impl.dd2424.Objective` (apply, loss, cost, backward).
     """
 
-    model_class: type | None = None
+    model_class: type | Callable[..., Any] | None = None
     trainer_class: type[BaseTrainer] | None = None
     objective: dd2424.Objective | None = None
 
@@ -120,11 +163,16 @@ class EndRecord:
 class ErrorRecord:
     """The NumPy side raised: ``kind`` "import" (loading a ``module:NAME`` side), "memory" (a
     MemoryError) or "crash" (anything else), the exception as ``Type: message`` and the last
-    frames of its traceback."""
+    frames of its traceback. A student's model in the sandbox (:class:`SandboxedSide`) may also
+    have exited ("exit"), run out of time ("timeout") or broken its channel: then ``what`` says
+    what it did instead of ``raised ERROR`` and ``after`` what follows the step in the message
+    (``the NumPy side {what} after step 3{after}``)."""
 
     kind: str
     error: str
     frames: str
+    what: str = ""
+    after: str = ""
 
 
 Record = InitRecord | StepRecord | ValidationRecord | EndRecord | StateRecord
@@ -173,12 +221,34 @@ class NumpySideError(RuntimeError):
         self.kind, self.frames = kind, frames
 
 
+def trusted(spec: str) -> bool:
+    """Whether ``module:NAME`` names the project's own code (a module of numpy_impl,
+    lightning_ref, compare or bench), which the child imports; any other module is a student's,
+    which runs only in the sandbox (see the module doc).
+
+    By the name and by where importing it would load it from: the project's package beside
+    ``compare/`` (a student's ``bench.py`` in the current folder would shadow the project's
+    ``bench``, and must not be imported here). Nothing is imported to find out."""
+    top = spec.partition(":")[0].split(".")[0]
+    if top not in sandbox.PROJECT:
+        return False
+    module = sys.modules.get(top)
+    if module is not None:
+        locations = list(getattr(module, "__path__", None) or [])
+    else:
+        found = importlib.util.find_spec(top)  # a top-level name: imports nothing
+        locations = list(found.submodule_search_locations or []) if found else []
+    return any(Path(location).resolve() == PROJECT_ROOT / top for location in locations)
+
+
 def load_side(spec: str) -> NumpySide:
     """``module:NAME`` -> a NumpySide: ``NAME`` itself if it is one; a TDT4265 trainer class
     (a BaseTrainer subclass) or DD2424 Objective in its place; any other class as the TDT4265
     model class (the starter's interface: ``w``, ``forward``, ``backward``, ``grad``).
 
-    Imports the module, so it runs in the child (a student's module is student code)."""
+    Imports the module: for the project's own modules (:func:`trusted`) only, which the child
+    loads this way; a student's module is loaded in the sandbox instead
+    (:class:`SandboxedSide`)."""
     module_name, _, name = spec.partition(":")
     side = getattr(importlib.import_module(module_name), name, None)
     if isinstance(side, NumpySide):
@@ -193,14 +263,20 @@ def load_side(spec: str) -> NumpySide:
                       "model or trainer class, or a DD2424 Objective")
 
 
-def check_spec(spec: str) -> None:
-    """Refuse a ``--numpy-side`` that is not of the form ``module:NAME`` (a usage error)."""
+def check_spec(spec: str, exp: Experiment | None = None) -> None:
+    """Refuse a ``--numpy-side`` that is not of the form ``module:NAME``, or (given the
+    experiment) a student's module for a DD2424 experiment: a usage error."""
     module_name, colon, name = spec.partition(":")
     if not (module_name and colon and name.isidentifier()):
         raise ExperimentError(
             f"--numpy-side {spec!r}: expected module:NAME naming a compare.NumpySide, a TDT4265 "
             "model or trainer class, or a DD2424 Objective (e.g. compare.wrong:NO_MEAN_GRADIENT, "
             "or my_task3a:SoftmaxModel with my_task3a.py in the current folder)")
+    if exp is not None and exp.text != "tdt4265" and not trusted(spec):
+        raise ExperimentError(
+            f"--numpy-side {spec!r}: a module of your own runs in a sandbox and may give only a "
+            f"TDT4265 model class, and {exp.name} is a DD2424 experiment; `python -m "
+            "compare.check dd2424 FILE` grades a whole DD2424 hand-in")
 
 
 class NumpyProcess:
@@ -208,12 +284,14 @@ class NumpyProcess:
     records in order: an InitRecord, then Step- and ValidationRecords, then an EndRecord.
 
     Args:
-        side: the pieces to replace, or ``"module:NAME"`` (loaded in the child, see
-            :func:`load_side`); None: numpy_impl's own.
+        side: the pieces to replace, or ``"module:NAME"`` (a project module imported in the
+            child, see :func:`load_side`; any other module loaded in the sandbox, see
+            :class:`SandboxedSide`); None: numpy_impl's own.
         max_steps: the child stops after that many updates and sends the EndRecord of the last
             one (its parameters and their metrics).
-        timeout: seconds to wait for each record.
-        memory: bytes the child may allocate beyond the address space it inherits.
+        timeout: seconds to wait for each record (and for each call into the sandbox).
+        memory: bytes the child may allocate beyond the address space it inherits (and the
+            sandbox's worker beyond :data:`WORKER_BASE`).
         state: a checkpoint of the NumPy side to resume from (see the module).
 
     ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
@@ -226,8 +304,9 @@ class NumpyProcess:
                  max_steps: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                  memory: int = DEFAULT_MEMORY, state: TrainerState | None = None) -> None:
         if isinstance(side, str):
-            check_spec(side)
+            check_spec(side, exp)
         self.exp, self.side, self.max_steps = exp, side or NumpySide(), max_steps
+        self.sandboxed = isinstance(side, str) and not trusted(side)
         self.timeout, self.memory, self.state = timeout, memory, state
         self.pause = PausePoint()
         self.signum: int | None = None
@@ -243,7 +322,7 @@ class NumpyProcess:
         self._conn, sender = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_Child(sender, self.exp, self.side, self.max_steps, self.memory,
-                          self.state, self.pause).run,
+                          self.state, self.pause, self.timeout).run,
             name="numpy-side", daemon=True)
         self._process.start()
         sender.close()  # the child holds the only sending end: its exit reads as EOF here
@@ -266,6 +345,8 @@ class NumpyProcess:
             if self._process.exitcode is None:
                 self._process.kill()
             self._process.join()
+            if self.sandboxed and self._process.pid is not None:
+                _sweep_sandbox(self._process.pid)
         if self._conn is not None:
             self._conn.close()
 
@@ -290,8 +371,9 @@ class NumpyProcess:
             raise self._exited() from None
         if isinstance(record, ErrorRecord):
             self.stop()
-            raise NumpySideError(record.kind, f"the NumPy side raised {record.error} "
-                                 f"{self._where()}", record.frames)
+            head = record.what or f"raised {record.error}"
+            raise NumpySideError(record.kind, f"the NumPy side {head} {self._where()}"
+                                 f"{record.after}", record.frames)
         if isinstance(record, StepRecord):
             self.last_step = record.step
         return record
@@ -321,32 +403,58 @@ class _Child:
 
     def __init__(self, conn: Connection, exp: Experiment, side: NumpySide | str,
                  max_steps: int | None, memory: int, state: TrainerState | None,
-                 pause: PausePoint) -> None:
+                 pause: PausePoint, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.conn, self.exp, self.side, self.max_steps = conn, exp, side, max_steps
-        self.memory, self.state, self.pause = memory, state, pause
+        self.memory, self.state, self.pause, self.timeout = memory, state, pause, timeout
         self.split: Split | None = None
         self.last: StepRecord | None = None
         self.kept: StateRecord | None = None  # the checkpoint of the pause step, once passed
+        self.sandboxed: SandboxedSide | None = None  # a student's module, once loaded
 
     def run(self) -> None:
         # The parent decides when the child ends; its death kills the child; the memory
         # limit counts from the address space inherited at the fork (compare.isolation).
         child_setup(self.memory)
         try:
-            side = load_side(self.side) if isinstance(self.side, str) else self.side
+            record = self.load_and_train()
+        except SandboxFailure as failure:  # the student's model, in the sandbox
+            record = failure.record
         except Exception as error:  # noqa: BLE001 (the parent reports it)
-            self.conn.send(_error_record("import", error))
-            return
+            record = _error_record("memory" if isinstance(error, MemoryError) else "crash",
+                                   error)
+        self.close()
+        self.conn.send(record)
+
+    def load_and_train(self) -> EndRecord | ErrorRecord:
+        """Load the side (an ErrorRecord "import" if it cannot be), train, the last record."""
         try:
-            self.split = experiment_split(self.exp)
-            rng = make_rng(self.exp.seed)
-            if self.exp.text == "tdt4265":
-                self.conn.send(self.train_tdt4265(side, rng))
-            else:
-                self.conn.send(self.train_dd2424(side, rng))
+            side = self.load()
+        except SandboxFailure:
+            raise
         except Exception as error:  # noqa: BLE001 (the parent reports it)
-            self.conn.send(_error_record("memory" if isinstance(error, MemoryError) else "crash",
-                                         error))
+            return _error_record("import", error)
+        self.split = experiment_split(self.exp)
+        rng = make_rng(self.exp.seed)
+        if self.exp.text == "tdt4265":
+            return self.train_tdt4265(side, rng)
+        return self.train_dd2424(side, rng)
+
+    def load(self) -> NumpySide:
+        """The side: as given; a project module's, imported here; a student's module's, in the
+        sandbox (see the module doc)."""
+        if not isinstance(self.side, str):
+            return self.side
+        if trusted(self.side):
+            return load_side(self.side)
+        self.sandboxed = SandboxedSide(self.side, self.timeout, self.memory)
+        return self.sandboxed.open()
+
+    def close(self) -> None:
+        """End the sandbox's worker and remove its scratch folder (before the last record: the
+        parent may kill this process once it has that)."""
+        if self.sandboxed is not None:
+            self.sandboxed.close()
+            self.sandboxed = None
 
     def train_tdt4265(self, side: NumpySide, rng: np.random.Generator) -> EndRecord:
         trainer = train.tdt4265_trainer(self.exp, self.split, rng, model_class=side.model_class,
@@ -403,6 +511,7 @@ class _Child:
 
     def exit_with(self, record: EndRecord | StateRecord) -> None:
         """Send the last record and end this process (the parent has all it needs)."""
+        self.close()
         self.conn.send(record)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -414,6 +523,310 @@ class _Child:
         return EndRecord(last, stopped_step, stopped_epoch, best_step, copies(params),
                          final_metrics(self.exp.model, params, self.exp.lam, self.split))
 
+
+# ------------------------------------------------------------------- a student's module: sandbox
+
+
+class SandboxFailure(Exception):
+    """The student's code in the sandbox did not answer a call: :attr:`record` is the
+    ErrorRecord the child sends (see :class:`ErrorRecord` for ``what`` and ``after``)."""
+
+    def __init__(self, kind: str, error: str = "", what: str = "", after: str = "") -> None:
+        super().__init__(error or f"{what}{after}")
+        self.record = ErrorRecord(kind, error, "", what, after)
+
+
+def locate_module(module_name: str) -> Path:
+    """The source file ``module_name`` would be imported from (the current folder first, then
+    ``sys.path``), found without importing anything: not the module, not a package above it
+    (``importlib.util.find_spec`` would import those, running a student's ``__init__.py``).
+
+    Raises ModuleNotFoundError (Python's message), or ImportError for a package or a module
+    that is not a ``.py`` file."""
+    search = [os.getcwd(), *sys.path]
+    parts = module_name.split(".")
+    spec = None
+    for i in range(len(parts)):
+        name = ".".join(parts[:i + 1])
+        spec = PathFinder.find_spec(name, search)
+        if spec is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        search = list(spec.submodule_search_locations or [])
+    assert spec is not None
+    if spec.submodule_search_locations is not None:
+        raise ImportError(f"{module_name} is a package: --numpy-side takes the module (a .py "
+                          "file) that defines the class")
+    if not isinstance(spec.loader, SourceFileLoader) or spec.origin is None:
+        raise ImportError(f"{module_name} ({spec.origin}) is not a Python source file")
+    return Path(spec.origin).resolve()
+
+
+def _stage(folder: Path, into: Path) -> None:
+    """Copy ``folder``'s own ``.py`` files (the module and the siblings it may import) into
+    ``into``: no links, no subfolders, at most :data:`compare.check.sandbox.MAX_COPY` bytes."""
+    total = 0
+    for path in sorted(folder.glob("*.py")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > sandbox.MAX_COPY:
+            raise ImportError(f"the .py files of {folder} hold more than "
+                              f"{sandbox.MAX_COPY >> 20} MB")
+        shutil.copyfile(path, into / path.name)
+
+
+class SandboxedSide:
+    """A student's ``module:NAME`` (a TDT4265 model class), loaded in compare.check's sandbox.
+
+    Made and used in the child (a :class:`compare.check.session.Session` belongs to the process
+    that made it; its worker dies with that process) and closed there on every way out
+    (:meth:`close`). :meth:`open` copies the module's file and its sibling ``.py`` files into the
+    session's scratch folder, finds ``NAME`` there and checks that it is a model class; the
+    NumpySide it returns builds :class:`SandboxedModel` objects. Every call into the worker has
+    a deadline of ``timeout`` seconds, and what the student's code does instead of answering
+    becomes a :class:`SandboxFailure` (:meth:`call`).
+    """
+
+    def __init__(self, spec: str, timeout: float, memory: int) -> None:
+        self.spec, self.timeout = spec, timeout
+        self.module_name, _, self.name = spec.partition(":")
+        self.limits = sandbox.Limits(per_check=timeout, total=WORKER_CPU_SECONDS,
+                                     memory=memory + WORKER_BASE)
+        self.session: Session | None = None
+        self.file = self.module_name.rpartition(".")[2] + ".py"
+        self.cls: Remote | None = None
+
+    def open(self) -> NumpySide:
+        """Load the module in a new sandbox; the side whose model class is ``NAME``. Raises
+        ModuleNotFoundError or ImportError (the module cannot be found), or SandboxFailure."""
+        path = locate_module(self.module_name)
+        self.file = path.name
+        staging = Path(tempfile.mkdtemp(prefix="compare-numpy-side-"))
+        try:
+            _stage(path.parent, staging)
+            self.session = Session(Job(path=staging, assignment="tdt4265",
+                                       mode=sandbox.best_mode(), limits=self.limits))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        session = self.session
+        reply = self.call(lambda: session.call("find", files=[path.stem], names=[self.name],
+                                               any_value=True))
+        found = reply.get("found") if isinstance(reply, dict) else None
+        if found is None:
+            raise ImportError(f"cannot import name {self.name!r} from {self.module_name!r} "
+                              f"({path})")
+        problem = self._not_a_model(found)
+        if problem:
+            raise SandboxFailure(
+                "import", what="could not be loaded",
+                after=f": {self.spec} is {problem}; from a module of your own --numpy-side "
+                "takes only a TDT4265 model class (the starter's interface: called with "
+                "l2_reg_lambda; w, forward, backward storing grad), which runs in a sandbox; "
+                f"{CHECK_HINT}")
+        self.cls = found
+        return NumpySide(model_class=self.model)
+
+    def _not_a_model(self, found: Any) -> str:
+        """What ``found`` is instead of a model class ('' when it is one)."""
+        if not isinstance(found, Remote):
+            return f"a value ({type(found).__name__}), not a class"
+        session = self.session
+        assert session is not None
+
+        def has(name: str) -> bool:
+            try:
+                self.call(lambda: session.call("getattr", target=found, name=name))
+            except SandboxFailure as failure:
+                if failure.record.error.startswith("AttributeError"):
+                    return False
+                raise
+            return True
+
+        if not has("__mro__"):
+            return "not a class"
+        if has("forward") and has("backward"):
+            return ""
+        if has("train_step"):
+            return "a trainer class"
+        return "a class without forward and backward"
+
+    def model(self, *args: Any, **kwargs: Any) -> SandboxedModel:
+        """A new instance of the student's class (``NAME(l2_reg_lambda)``), in the worker."""
+        cls = self.cls
+        assert cls is not None, "SandboxedSide.open() first"
+        return SandboxedModel(self, self.call(lambda: cls(*args, **kwargs)))
+
+    def call(self, action: Callable[[], T]) -> T:
+        """``action()`` (a request to the worker) within ``timeout`` seconds; the hand-in's
+        exception, exit, time-out or death as a :class:`SandboxFailure`. An AttributeError of
+        an attribute read (:class:`Remote` raises it) passes as it is."""
+        assert self.session is not None, "SandboxedSide.open() first"
+        worker = self.session.worker  # None before the first call, which starts it
+        self.session.deadline = time.monotonic() + self.timeout
+        try:
+            return action()
+        except HandInRaised as e:
+            raise SandboxFailure("memory" if e.type == "MemoryError" else "crash",
+                                 e.describe()) from None
+        except HandInAborted as e:
+            raised = e.raised
+            where = str(raised.get("where", "")) or f" in {self.file}"
+            if raised.get("exit"):
+                raise SandboxFailure("exit", what=f"exited with status "
+                                     f"{_exit_status(raised.get('code'))}",
+                                     after=f" (sys.exit{where})") from None
+            raise SandboxFailure("crash", f"{raised.get('type')}: {raised.get('message')}"
+                                 f"{raised.get('where', '')}") from None
+        except LoadError as e:
+            raise SandboxFailure("import", what="could not be loaded", after=f": {e}") from None
+        except sandbox.TimeLimit:
+            raise SandboxFailure("timeout", what=f"gave no answer for {self.timeout:g} s",
+                                 after="; stopped it") from None
+        except sandbox.WorkerGone as e:
+            raise self._gone(e, worker) from None
+        finally:
+            self.session.deadline = float("inf")
+
+    def _gone(self, error: sandbox.WorkerGone, worker: sandbox.Worker | None) -> SandboxFailure:
+        """The worker's process ended or broke its channel (it has been killed)."""
+        code = None if worker is None else worker.process.returncode
+        if worker is not None and code is not None and worker.mode == "namespace":
+            # bubblewrap reports its worker's death by a signal as 128 + N; bubblewrap itself
+            # killed (a negative status) means the grader killed it: a broken channel
+            code = -(code - 128) if code > 128 else None if code < 0 else code
+        elif code is not None and code < 0 and "killed by" not in error.reason:
+            code = None  # the grader killed it for a malformed message
+        if code is None:
+            return SandboxFailure("crash", what="failed in its sandbox",
+                                  after=f": {error.reason}")
+        if code < 0:
+            name = (signal.Signals(-code).name if -code in signal.Signals._value2member_map_
+                    else str(-code))
+            if -code == signal.SIGKILL:
+                return SandboxFailure("memory", what=f"was killed ({name})",
+                                      after=": out of memory or CPU time?")
+            return SandboxFailure("crash", what=f"died of {name}")
+        return SandboxFailure("exit", what=f"exited with status {code}",
+                              after=f" (os._exit in {self.file}?)")
+
+    def close(self) -> None:
+        """Kill the worker and remove the scratch folder; safe to call more than once."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.close()
+
+
+_ABSENT = object()
+
+
+class SandboxedModel:
+    """A student's model object, living in the sandbox's worker, as the trainer uses it.
+
+    Attribute reads, writes and method calls go to the worker (:class:`Remote`), except ``w``:
+    the worker returns arrays as copies, and the trainer updates ``w`` in place
+    (``F.sgd_update``: ``w -= lr * grad`` on the array). So ``w`` is kept here, sent to the
+    worker before every call into it if it changed since (:meth:`_push`), and read back after
+    it (:meth:`_pull`): the student's methods always see the trainer's weights and the trainer
+    sees whatever they did to ``w``, as with a local object. ``grad``, ``l2_reg_lambda`` and the
+    rest are read from the worker each time they are used; an attribute the object lacks raises
+    AttributeError, so ``getattr(model, "scores", None)`` sees exactly what the class defines.
+    """
+
+    def __init__(self, side: SandboxedSide, remote: Remote) -> None:
+        vars(self).update(_side=side, _remote=remote, _sent=None)
+        self._pull()
+
+    def __getattr__(self, name: str) -> Any:  # every name but w, and w if the object has none
+        if name.startswith("_"):
+            raise AttributeError(name)
+        remote = self._remote
+        try:
+            value = self._side.call(lambda: getattr(remote, name))
+        except AttributeError:
+            raise AttributeError(f"{self._side.name!r} object has no attribute "
+                                 f"{name!r}") from None
+        return _Method(self, value) if isinstance(value, Remote) else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "w":
+            vars(self)["w"] = value  # sent before the next call into the worker
+            return
+        remote = self._remote
+        self._side.call(lambda: setattr(remote, name, value))
+
+    def __repr__(self) -> str:
+        return f"<{self._side.spec} object in the sandbox>"
+
+    def _push(self) -> None:
+        """Send ``w`` to the worker unless it holds the same values already."""
+        w = vars(self).get("w", _ABSENT)
+        if w is _ABSENT or _same(w, self._sent):
+            return
+        remote = self._remote
+        self._side.call(lambda: setattr(remote, "w", w))
+        vars(self)["_sent"] = np.array(w) if isinstance(w, np.ndarray) else None
+
+    def _pull(self) -> None:
+        """Read ``w`` back from the worker (none if the object has none)."""
+        remote = self._remote
+        try:
+            w = self._side.call(lambda: remote.w)
+        except AttributeError:
+            vars(self).pop("w", None)
+            vars(self)["_sent"] = None
+            return
+        vars(self)["w"] = w
+        vars(self)["_sent"] = np.array(w) if isinstance(w, np.ndarray) else None
+
+
+class _Method:
+    """A method of a :class:`SandboxedModel` (or any callable attribute): ``w`` sent before the
+    call, read back after it."""
+
+    def __init__(self, model: SandboxedModel, remote: Remote) -> None:
+        self.model, self.remote = model, remote
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.model._push()
+        remote = self.remote
+        result = self.model._side.call(lambda: remote(*args, **kwargs))
+        self.model._pull()
+        return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are arrays of the same dtype, shape and values (nan equal)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    try:
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    except TypeError:
+        return False
+
+
+def _exit_status(code: Any) -> int:
+    """The exit status ``sys.exit(code)`` gives (``code`` as the worker reports it, a string)."""
+    text = str(code).strip()
+    if text in ("", "None"):
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        return 1  # sys.exit("a message")
+
+
+def _sweep_sandbox(pid: int) -> None:
+    """In the parent, once the child ``pid`` has ended: what a child killed from outside (a
+    time-out, a signal) could not remove itself. Its worker died with it (bubblewrap's
+    ``--die-with-parent`` or a parent death signal, and in namespace mode every process in its
+    PID namespace); left are its scratch folder and, in process mode as root, the processes the
+    student's code started under the worker's uid (the pool's uids of that pid)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{sandbox.SCRATCH_PREFIX}{pid}-*"):
+        sandbox.remove_tree(folder)
+    if os.geteuid() == 0 and not sandbox.namespaces_work():
+        sandbox.kill_uids(sandbox.uid_range(pid))
 
 
 def _error_record(kind: str, error: BaseException) -> ErrorRecord:

@@ -58,8 +58,10 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         overrides: dotted fields, e.g. ``{"model.lam": 0.1, "trainer.precision": "32-true"}``.
         steps: stop both sides after this many updates.
         numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own), or
-            ``"module:NAME"`` naming them (imported in the NumPy side's process, see
-            :func:`compare.numpy_side.load_side`).
+            ``"module:NAME"`` naming them: a module of the project's packages is imported in
+            the NumPy side's process (:func:`compare.numpy_side.load_side`); any other module
+            is a student's, whose TDT4265 model class runs in compare.check's sandbox
+            (:class:`compare.numpy_side.SandboxedSide`), never in compare's processes.
         log_dir: the TensorBoard runs go to ``log_dir/<experiment>/version_N/`` (``numpy``,
             ``lightning`` and ``parity``: :class:`compare.lockstep.ParityRuns`).
         tolerance: the largest relative error per element (default: 1e-10 for float64,
@@ -67,8 +69,10 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         strict: raise :class:`ParityError` at the first mismatch; otherwise run to the end and
             report every quantity's largest error (``report.mismatches``, ``report.passed``).
         progress: show Lightning's progress bar.
-        timeout: seconds to wait for each of the NumPy side's records.
-        memory: bytes the NumPy side's process may allocate (beyond what it inherits).
+        timeout: seconds to wait for each of the NumPy side's records (and, for a student's
+            module, for each call into its sandbox).
+        memory: bytes the NumPy side's process may allocate (beyond what it inherits; a
+            student's sandboxed model as much beyond its own Python and NumPy).
         ckpt_path: the checkpoint folder of a paused run of ``experiment`` to go on from (see
             :mod:`compare.pause`); the run goes on in its own folder.
         callbacks: more Lightning callbacks for the reference's Trainer.
@@ -83,6 +87,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         ParityError: the sides disagree (with ``strict``).
         NumpySideError: the NumPy side raised, hung, exited, ran out of memory or could not be
             loaded (``.kind``); no verdict.
+        ExperimentError: ``numpy_side`` is not ``module:NAME``, or names a student's module
+            for a DD2424 experiment (only a TDT4265 model class can come from one).
 
     Under DDP (``trainer.strategy: ddp``) every process returns; only rank 0's report holds
     the comparisons (``report.summary["rank"]``).

@@ -504,3 +504,55 @@ def test_a_detached_process_cannot_rewrite_results_json(tmp_path: Path) -> None:
 def test_ci_has_the_namespace_sandbox() -> None:
     """CI must run these tests, not skip them: .ci/run installs bubblewrap."""
     assert namespaces_work()
+
+
+def test_a_huge_reply_is_capped(tmp_path: Path) -> None:
+    """A result over the message cap is an error; a message under it but far too long reaches
+    the grader cut to wire.MAX_TEXT."""
+    from compare.check import wire
+    from compare.check.session import HandInRaised, Job, Session
+
+    handin = tmp_path / "h.py"
+    handin.write_text("def big():\n    return 'x' * 300_000_000\n\n"
+                      "def loud():\n    raise ValueError('y' * 50_000_000)\n")
+    session = Session(Job(handin, "dd2424", mode="namespace"))
+    try:
+        session.deadline = time.monotonic() + 120
+        found = session.call("find", files=["h"], names=["big", "loud"], any_value=False)
+        big = found["found"]
+        loud = session.call("find", files=["h"], names=["loud"], any_value=False)["found"]
+        with pytest.raises(HandInRaised, match="cannot be sent back"):
+            big()
+        with pytest.raises(HandInRaised) as raised:
+            loud()
+        assert len(raised.value.message) < wire.MAX_TEXT + 100
+    finally:
+        session.close()
+
+
+TDT4265 = Path(__file__).parent / "submissions" / "tdt4265"
+
+
+def test_a_forging_tdt4265_hand_in_gets_its_honest_grade(tmp_path: Path) -> None:
+    """The route that gave a wrong hand-in 15/15: forged check results written to every
+    descriptor and object it can reach, from a default argument of task2a.py."""
+    import shutil
+
+    from compare.check import check
+
+    honest = tmp_path / "honest"
+    shutil.copytree(TDT4265 / "correct", honest)
+    shutil.copy(TDT4265 / "broken" / "no_1_over_n" / "task2a.py", honest / "task2a.py")
+    forging = tmp_path / "forging"
+    shutil.copytree(honest, forging)
+    with (forging / "task2a.py").open("a") as f:
+        f.write("\nimport numpy as np\n"
+                + FORGE.replace("def ApplyNetwork(", "def _unused(") % {
+                    "marker": str(tmp_path / "unpickled")})
+    grades = {}
+    for name in ("honest", "forging"):
+        result = check("tdt4265", tmp_path / name, sandbox="namespace")
+        grades[name] = {c.id for c in result.checks if c.status in ("pass", "convention")}
+    assert "BinaryModel.backward" not in grades["honest"]
+    assert grades["forging"] <= grades["honest"], grades
+    assert not (tmp_path / "unpickled").exists()

@@ -53,7 +53,9 @@ def _encode(value: Any, arrays: list[bytes], depth: int) -> Any:
         return value.item()
     if isinstance(value, np.ndarray) and value.dtype.kind in _KINDS:
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
+        # (np.ascontiguousarray would make a 0-d array 1-d)
+        np.save(buffer, value if value.flags.c_contiguous else value.copy(order="C"),
+                allow_pickle=False)
         arrays.append(buffer.getvalue())
         return {"nd": len(arrays) - 1}
     if isinstance(value, Handle):
