@@ -22,7 +22,7 @@ from os import PathLike
 from pathlib import Path
 
 from compare.check.result import CheckResult, SubmissionResult
-from compare.check.sandbox import MODES, Limits, best_mode
+from compare.check.sandbox import MODES, Limits, best_mode, namespaces_work
 from compare.check.session import Job, run_submission
 from compare.check.verdict import Options
 
@@ -52,6 +52,9 @@ def check(assignment: str, path: str | PathLike, *, quick: bool = False,
     mode = sandbox or best_mode()
     if mode not in MODES:
         raise ValueError(f"sandbox {mode!r}: expected one of {MODES}")
+    if mode == "namespace" and not namespaces_work():
+        raise ValueError("sandbox 'namespace': bubblewrap is not installed or namespaces are "
+                         "not allowed here")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")

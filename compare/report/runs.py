@@ -246,7 +246,7 @@ def _save(record: RunRecord, folder: Path) -> None:
 def _load(folder: Path) -> RunRecord | None:
     try:
         meta = json.loads((folder / "record.json").read_text())
-        with np.load(folder / "arrays.npz") as npz:
+        with np.load(folder / "arrays.npz", allow_pickle=False) as npz:  # never code
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError):
         return None
