@@ -342,7 +342,9 @@ def command(mode: str, scratch: Scratch, uid: int | None) -> tuple[list[str], Pa
         args += ["--ro-bind", str(r), str(r)]
     args += _masks(roots)
     args += ["--bind", str(scratch.work), "/sandbox", "--ro-bind", str(scratch.checker),
-             "/checker", "--symlink", "/sandbox/tmp", "/tmp", "--chdir", "/sandbox/submission"]
+             "/checker", "--chdir", "/sandbox/submission"]
+    if not any(r == Path("/tmp") or Path("/tmp") in r.parents for r in roots):
+        args += ["--symlink", "/sandbox/tmp", "/tmp"]  # (else Python lives there: TMPDIR only)
     if uid is not None:
         args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
@@ -462,9 +464,10 @@ class Worker:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
+        said = self.said()
         self.kill()
         if code is None:
-            return "the hand-in's process closed its channel"
+            return "the hand-in's process closed its channel" + said
         if self.mode == "namespace" and code > 128:  # bubblewrap reports a signal as 128+N
             code = -(code - 128)
         if code < 0:
@@ -472,7 +475,17 @@ class Worker:
                 else str(-code)
             return (f"the hand-in's process was killed by {name}"
                     + (" (out of memory or CPU time?)" if -code in (9, 24) else ""))
-        return f"the hand-in's process ended (os._exit or a crash), exit code {code}"
+        return f"the hand-in's process ended (os._exit or a crash), exit code {code}{said}"
+
+    def said(self) -> str:
+        """What the sandbox wrote on stderr before the worker silenced it (bubblewrap's or
+        Python's own complaint when the worker could not start), as ``: ...``, or ''."""
+        try:
+            self.stderr.seek(0)
+            text = self.stderr.read(2000).decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f" ({text.splitlines()[-1][:300]})" if text else ""
 
     def _gone(self, reason: str) -> WorkerGone:
         self.kill()
