@@ -322,24 +322,31 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _scratch_folders() -> set[str]:
+def _scratch_folders(grader: int) -> list[str]:
+    """The scratch folders of the grader process ``grader`` still there."""
     import tempfile
 
-    return {p.name for p in Path(tempfile.gettempdir()).glob("compare-check-*")}
+    return [p.name for p in Path(tempfile.gettempdir()).glob(f"compare-check-{grader}-*")]
 
 
-def _sandbox_processes() -> list[int]:
-    """Processes of the workers' own uids (10**9 and up) or still named after a hand-in."""
+def _leftovers(grader: int) -> list[int]:
+    """Processes of the grader process ``grader``'s sandboxes still alive: under its workers'
+    uids (as root), or started in or with its scratch folders (other graders running at the
+    same time on this machine are not counted)."""
+    from compare.check.sandbox import uid_range
+
+    marker = f"compare-check-{grader}-"
     found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            text = status.read_text()
-            cmdline = (status.parent / "cmdline").read_bytes()
-        except OSError:
+            uid = int(next(x for x in (proc / "status").read_text().splitlines()
+                           if x.startswith("Uid:")).split()[1])
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(proc / "cwd") if os.geteuid() == 0 else ""
+        except (OSError, StopIteration):
             continue
-        uid = int(next(x for x in text.splitlines() if x.startswith("Uid:")).split()[1])
-        if uid >= 10**9 or b"/checker/worker.py" in cmdline:
-            found.append(int(status.parent.name))
+        if uid in uid_range(grader) or marker in cmdline or marker in cwd:
+            found.append(int(proc.name))
     return found
 
 
@@ -364,19 +371,23 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
                          "places": places, "batch": str(folder)} if "%(" in code else code
         (folder / f"{name}.py").write_text(base + source)
     before = _digest(folder)
-    scratch_before = _scratch_folders()
     start = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "compare.check", "dd2424", "--batch",
-                          str(folder), "--quick", "--jobs", "2", "--check-time-limit", "5",
-                          "--memory-limit", "2", "--out", str(root / "grades"),
-                          "--sandbox", "namespace"],
-                         cwd=cwd, capture_output=True, text=True, timeout=600)
+    grader = subprocess.Popen([sys.executable, "-m", "compare.check", "dd2424", "--batch",
+                               str(folder), "--quick", "--jobs", "2", "--check-time-limit", "5",
+                               "--memory-limit", "2", "--out", str(root / "grades"),
+                               "--sandbox", "namespace"],
+                              cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = grader.communicate(timeout=600)
+    finally:
+        grader.kill()
+    run = subprocess.CompletedProcess(grader.args, grader.returncode, stdout, stderr)
     seconds = time.monotonic() - start
     time.sleep(4)  # what a detached process would write, it has written by now
     results = {r["submission"]: r for r in json.loads((root / "grades.json").read_text())}
     return {"run": run, "results": results, "folder": folder, "before": before,
             "after": _digest(folder), "markers": markers, "cwd": cwd, "places": places,
-            "root": root, "seconds": seconds, "scratch_before": scratch_before}
+            "root": root, "seconds": seconds, "grader": grader.pid}
 
 
 def _statuses(result: dict) -> dict[str, str]:
@@ -400,7 +411,7 @@ def test_the_batch_finishes_with_a_grade_for_everyone(batch: dict) -> None:
 def test_no_attack_earns_more_than_the_honest_grade(name: str, batch: dict) -> None:
     statuses = _statuses(batch["results"][f"{name}.py"])
     extra = ATTACKS[name][1]
-    passed = {i for i, s in statuses.items() if s in ("pass", "convention")}
+    passed = {i for i, s in statuses.items() if s in ("pass", "convention", "warn")}
     assert not passed & HONEST_FAILS, (name, statuses)
     if extra is not None:  # the attack breaks only what it says; the rest is graded honestly
         assert passed == set(statuses) - HONEST_FAILS - extra, (name,
@@ -432,8 +443,8 @@ def test_neighbours_keep_their_grades(batch: dict) -> None:
 
 
 def test_nothing_is_left_running_and_scratch_is_removed(batch: dict) -> None:
-    assert _sandbox_processes() == []
-    assert _scratch_folders() <= batch["scratch_before"]
+    assert _leftovers(batch["grader"]) == []
+    assert _scratch_folders(batch["grader"]) == []
 
 
 def test_limits_hold(batch: dict) -> None:
@@ -552,7 +563,7 @@ def test_a_forging_tdt4265_hand_in_gets_its_honest_grade(tmp_path: Path) -> None
     grades = {}
     for name in ("honest", "forging"):
         result = check("tdt4265", tmp_path / name, sandbox="namespace")
-        grades[name] = {c.id for c in result.checks if c.status in ("pass", "convention")}
+        grades[name] = {c.id for c in result.checks if c.status in ("pass", "convention", "warn")}
     assert "BinaryModel.backward" not in grades["honest"]
     assert grades["forging"] <= grades["honest"], grades
     assert not (tmp_path / "unpickled").exists()
