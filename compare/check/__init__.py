@@ -24,7 +24,7 @@ from pathlib import Path
 from compare.check.result import CheckResult, SubmissionResult
 from compare.check.sandbox import MODES, Limits, best_mode, namespaces_work
 from compare.check.session import Job, run_submission
-from compare.check.verdict import Options
+from compare.check.verdict import Options, strictly
 
 ASSIGNMENTS = ("tdt4265", "dd2424")
 
@@ -42,10 +42,10 @@ def check(assignment: str, path: str | PathLike, *, quick: bool = False,
           exec_all: bool = False, mapping: dict[str, str] | None = None,
           l2_convention: str = "text", time_limit: float = 300.0,
           check_time_limit: float = 60.0, memory_limit: int = 8 << 30,
-          sandbox: str | None = None) -> SubmissionResult:
+          sandbox: str | None = None, strict: bool = False) -> SubmissionResult:
     """Every check of one submission, as the CLI runs them (its worker's address space limited
     to ``memory_limit`` bytes; ``sandbox`` "namespace" or "process", None: the strongest
-    available)."""
+    available; ``strict``: every warn is a fail)."""
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"assignment {assignment!r}: expected one of {ASSIGNMENTS}")
     _one_blas_thread()
@@ -58,10 +58,12 @@ def check(assignment: str, path: str | PathLike, *, quick: bool = False,
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
-    options = Options(l2_convention=l2_convention, quick=quick)
+    options = Options(l2_convention=l2_convention, quick=quick, strict=strict)
     limits = Limits(per_check=check_time_limit, total=time_limit, memory=memory_limit)
     job = Job(path.resolve(), assignment, options, exec_all, dict(mapping or {}), limits, mode)
     result = run_submission(job)
+    if strict:
+        result.checks = [strictly(c) for c in result.checks]
     result.submission = str(path)
     return result
 

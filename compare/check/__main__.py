@@ -1,6 +1,7 @@
 """``python -m compare.check {tdt4265,dd2424} PATH`` or ``... --batch DIR``; see README,
 "Check your own implementation". Exit status: 0 no check failed or errored, 1 a check failed,
-3 none failed but some errored, 2 a usage error, 130/143 interrupted."""
+3 none failed but some errored or nothing of the assignment was found in a submission, 2 a
+usage error, 130/143 interrupted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from jsonargparse import ArgumentParser
 from compare.check import ASSIGNMENTS, check
 from compare.check.batch import Store, key
 from compare.check.names import parse_map
-from compare.check.result import SubmissionResult, exit_status, table_terminal, write_batch
+from compare.check.result import (
+    NOTHING,
+    CheckResult,
+    SubmissionResult,
+    exit_status,
+    table_terminal,
+    write_batch,
+)
 from compare.check.sandbox import MODES, best_mode, kill_all, mode_note, namespaces_work
 from compare.isolation import EXIT_USAGE, Interrupted, run_interruptible
 
@@ -26,9 +34,11 @@ def parser() -> ArgumentParser:
                        description="Check a hand-in function by function against the texts.")
     p.add_argument("assignment", choices=list(ASSIGNMENTS))
     p.add_argument("path", nargs="?", default=None,
-                   help="tdt4265: the folder of task2a.py ...; dd2424: a .py file or a folder")
-    p.add_argument("--batch", default=None, help="a folder with one submission per subfolder "
-                   "(or per .py file)")
+                   help="tdt4265: the folder of task2a.py ...; dd2424: a .py file or a folder; "
+                   "either: a notebook (.ipynb) or a .zip too")
+    p.add_argument("--batch", default=None, help="a folder with one submission per entry (a "
+                   "folder, .py, .ipynb or .zip; any other entry gets a row of errors saying "
+                   "why; hidden entries and this run's outputs are left out)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--out", default="check_results", help="--batch: the stem of the CSV, "
                    "JSON and Markdown tables")
@@ -38,6 +48,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--exec", action="store_true", help="run each module whole")
     p.add_argument("--map", action="append", default=[], help="ROLE=name or ROLE=file:name")
     p.add_argument("--l2-convention", choices=["text", "half"], default="text")
+    p.add_argument("--strict", action="store_true", help="every warn (right by the text, with "
+                   "a weakness named) counts as a fail")
     p.add_argument("--time-limit", type=float, default=300.0, help="seconds per submission")
     p.add_argument("--check-time-limit", type=float, default=60.0, help="seconds per check")
     p.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space "
@@ -54,9 +66,24 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _submissions(folder: Path) -> list[Path]:
+def _submissions(folder: Path, out: Path) -> list[Path]:
+    """Every entry of a --batch folder, gradable or not (a folder, .py, .ipynb or .zip is
+    checked; anything else gets a row of errors saying why), but hidden ones (``.git``,
+    ``.DS_Store``) and the outputs of the run (``--out`` may lie inside it)."""
+    outputs = {out.parent / f"{out.name}{suffix}" for suffix in (".d", ".csv", ".json", ".md")}
+    outputs = {o.resolve() for o in outputs}
     return sorted(p for p in folder.iterdir()
-                  if (p.is_dir() and any(p.glob("*.py"))) or p.suffix == ".py")
+                  if not p.name.startswith(".") and p.resolve() not in outputs)
+
+
+def _nothing(assignment: str, path: Path, why: str, quick: bool) -> SubmissionResult:
+    """The row of a batch entry that holds nothing to check: every check an error saying why."""
+    from compare.check.session import check_ids
+
+    result = SubmissionResult(assignment, path.name)
+    result.checks = [CheckResult(i, "error", f"{NOTHING}{why}")
+                     for i in check_ids(assignment, quick)]
+    return result
 
 
 def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict, store: Store,
@@ -79,7 +106,11 @@ def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict, sto
     todo = [p for p in paths if p not in results]
 
     def one(p: Path) -> SubmissionResult:
-        result = check(assignment, p, **options)
+        if p.exists():
+            result = check(assignment, p, **options)
+        else:
+            result = _nothing(assignment, p, f"{p.name} is a link whose target does not exist",
+                              options["quick"])
         result.submission = p.name
         store.save(p.name, keys[p], result)
         return result
@@ -119,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     options = {"quick": args.quick, "exec_all": args.exec,
                "mapping": mapping, "l2_convention": args.l2_convention,
                "time_limit": args.time_limit, "check_time_limit": args.check_time_limit,
-               "memory_limit": int(args.memory_limit * (1 << 30)), "sandbox": mode}
+               "memory_limit": int(args.memory_limit * (1 << 30)), "sandbox": mode,
+               "strict": args.strict}
     if args.batch:
-        paths = _submissions(target)
+        paths = _submissions(target, Path(args.out))
         if not paths:
-            return _usage(f"--batch {target} holds no submission (.py files or folders of them)")
+            return _usage(f"--batch {target} is empty")
         store = Store(Path(args.out))
         try:
             results = _run_batch(paths, args.jobs, args.assignment, options, store, args.fresh)

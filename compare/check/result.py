@@ -3,8 +3,11 @@ results.json (``--format gradescope``), the batch table (terminal, CSV, JSON, Ma
 exit status.
 
 Statuses: ``pass``; ``fail`` (the function disagrees with the text); ``convention`` (it follows
-a known other convention, which the message names, and is checked accordingly); ``error`` (the
-submission crashed, looped, exited or ran out of memory); ``skip`` (the function was not found).
+a known other convention, which the message names, and is checked accordingly); ``warn`` (right
+by the text, with a weakness the message names, e.g. a softmax that overflows for scores past
+709; ``--strict`` makes it a fail); ``error`` (the submission crashed, looped, exited or ran out
+of memory); ``skip`` (the function was not found). A pass, a convention and a warn earn the
+check's point.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Literal
 
 from compare.isolation import exit_status as _exit_status
 
-Status = Literal["pass", "fail", "convention", "error", "skip"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "convention", "error", "skip")
+NOTHING = "nothing to check: "  # how every check's message starts when a hand-in holds nothing
+Status = Literal["pass", "fail", "convention", "warn", "error", "skip"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "convention", "warn", "error", "skip")
+EARNED: tuple[Status, ...] = ("pass", "convention", "warn")  # the statuses that earn the point
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,11 @@ class SubmissionResult:
         return json.dumps(self.to_dict(), indent=2)
 
     def to_gradescope(self) -> dict:
-        """Gradescope's results.json: one test per check. A pass or a convention earns the
-        point; a skip is shown with max_score 0 so it neither earns nor costs."""
+        """Gradescope's results.json: one test per check. A pass, a convention or a warn
+        earns the point; a skip is shown with max_score 0 so it neither earns nor costs."""
         tests = []
         for c in self.checks:
-            earned = c.status in ("pass", "convention")
+            earned = c.status in EARNED
             tests.append({
                 "name": c.id, "score": 1.0 if earned else 0.0,
                 "max_score": 0.0 if c.status == "skip" else 1.0,
@@ -91,13 +96,30 @@ class SubmissionResult:
             lines.append(f"  {c.status.upper():<10} {c.id:<{width}}  {c.message}".rstrip())
         counts = {s: len(self.ids_with(s)) for s in STATUSES}
         lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        why = self.nothing_found()
+        if why:
+            lines.append(f"nothing of the assignment was found in {self.submission}: {why}")
         return "\n".join(lines)
+
+    def nothing_found(self) -> str | None:
+        """Why nothing of the assignment was found in this submission, or None: every check
+        was skipped (none of the names looked for is defined), or it holds nothing to check
+        (every check an error starting with :data:`NOTHING`)."""
+        if self.checks and all(c.status == "skip" for c in self.checks):
+            return ("no check found what it looks for (each skip names the names it looked "
+                    "for; --map ROLE=NAME names another)")
+        if self.checks and all(c.status == "error" and c.message.startswith(NOTHING)
+                               for c in self.checks):
+            return self.checks[0].message[len(NOTHING):]
+        return None
 
 
 def exit_status(results: list[SubmissionResult]) -> int:
-    """1 if any check failed; else 3 if any errored; else 0 (compare's rule too)."""
+    """1 if any check failed; else 3 if any errored or nothing of the assignment was found in a
+    submission (every check skipped: no verdict); else 0 (compare's rule too)."""
     statuses = {c.status for r in results for c in r.checks}
-    return _exit_status(failed="fail" in statuses, errored="error" in statuses)
+    nothing = any(r.nothing_found() for r in results)
+    return _exit_status(failed="fail" in statuses, errored="error" in statuses or nothing)
 
 
 def _table(results: list[SubmissionResult]) -> tuple[list[str], list[list[str]]]:
@@ -110,7 +132,7 @@ def _table(results: list[SubmissionResult]) -> tuple[list[str], list[list[str]]]
         by_id = r.by_id()
         cells = [by_id[i].status if i in by_id else "" for i in ids]
         rows.append([r.submission, *cells,
-                     f"{len(r.ids_with('pass', 'convention'))}/{len(r.checks)}"])
+                     f"{len(r.ids_with(*EARNED))}/{len(r.checks)}"])
     return ["submission", *ids, "passed"], rows
 
 
@@ -132,10 +154,10 @@ def table_markdown(results: list[SubmissionResult]) -> str:
 
 def table_terminal(results: list[SubmissionResult]) -> str:
     """The batch table, transposed so that it fits a terminal: a row per check, a column per
-    submission (statuses abbreviated: ok, FAIL, conv, ERR, skip)."""
+    submission (statuses abbreviated: ok, FAIL, conv, warn, ERR, skip)."""
     header, rows = _table(results)
-    short = {"pass": "ok", "fail": "FAIL", "convention": "conv", "error": "ERR", "skip": "skip",
-             "": "-"}
+    short = {"pass": "ok", "fail": "FAIL", "convention": "conv", "warn": "warn", "error": "ERR",
+             "skip": "skip", "": "-"}
     names = [row[0] for row in rows]
     width = max(len(h) for h in header)
     cols = [max(len(n), 4) for n in names]

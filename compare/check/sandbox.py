@@ -192,14 +192,19 @@ def kill_uids(uids: range) -> None:
 
 
 def copy_submission(src: Path, dst: Path) -> list[str]:
-    """Copy the hand-in's files (a folder's regular files and folders, or one .py file) into
-    ``dst``; links are not followed (one may point at another hand-in) but named in the notes
-    returned."""
-    dst.mkdir(parents=True)
+    """Make ``dst`` the hand-in's folder of .py files: a folder copied (:func:`copy_folder`), a
+    .py file copied, a notebook converted, a zip extracted (:func:`.formats.prepare`, which
+    runs nothing of the hand-in). Returns the notes (links not copied, lines left out of a
+    notebook, ...); raises :class:`.formats.Unusable` when it holds nothing to check."""
+    from compare.check import formats
+
+    return formats.prepare(src, dst, copy_folder, MAX_COPY)
+
+
+def copy_folder(src: Path, dst: Path) -> list[str]:
+    """Copy a folder's regular files and folders into ``dst`` (which exists); links are not
+    followed (one may point at another hand-in) but named in the notes returned."""
     notes: list[str] = []
-    if src.is_file():
-        shutil.copyfile(src, dst / src.name)
-        return notes
     total = 0
     for root, dirs, files in os.walk(src, followlinks=False):
         rel = Path(root).relative_to(src)
@@ -250,7 +255,11 @@ class Scratch:
             shutil.copyfile(HERE / name, self.checker / name)
         self.work = self.root / "work"
         self.work.mkdir()
-        self.notes = copy_submission(submission, self.work / "submission")
+        try:
+            self.notes = copy_submission(submission, self.work / "submission")
+        except BaseException:
+            self.remove()
+            raise
         for sub in ("tmp", "home"):
             (self.work / sub).mkdir()
         if uid is not None:  # the worker's own uid owns its copy and nothing else

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from compare.check import sandbox, wire
-from compare.check.result import CheckResult, SubmissionResult
+from compare.check.formats import Unusable
+from compare.check.result import NOTHING, CheckResult, SubmissionResult
 from compare.check.verdict import Options
 
 
@@ -37,15 +38,59 @@ class Job:
     mode: str = "namespace"
 
 
-class HandInRaised(Exception):  # noqa: N818 (it is the hand-in's exception, reported)
-    """The hand-in raised an Exception in the worker: its type's name, message and where."""
+# The TDT4265 starter code's own lines in the methods it provides (its validation_step, "NO NEED
+# TO CHANGE THIS FUNCTION", and BaseTrainer.train, where the student adds early stopping), with
+# the spaces taken out; a prefix ending in "(" stands for a call written over several lines. As
+# in the 2022 and 2023 starters (the 2022 shape as in student forks of TDT4265_StarterCode, e.g.
+# Eeaeau/TDT4265_StarterCode, assignment1/task2.py and trainer.py).
+STARTER_LINES: dict[str, tuple[str, ...]] = {
+    "validation_step": (
+        "logits=self.model.forward(self.X_val)", "loss=cross_entropy_loss(",
+        "accuracy_train=calculate_accuracy(", "accuracy_val=calculate_accuracy(",
+        "returnloss,accuracy_train,accuracy_val"),
+    "train": (
+        "num_batches_per_epoch=self.X_train.shape[0]//self.batch_size",
+        "num_steps_per_val=num_batches_per_epoch//5", "train_history=dict(",
+        "val_history=dict(", "forepochinrange(num_epochs):", "train_loader=utils.batch_loader(",
+        "forX_batch,Y_batchiniter(train_loader):", "loss=self.train_step(X_batch,Y_batch)",
+        'train_history["loss"][global_step]=loss', "ifglobal_step%num_steps_per_val==0:",
+        "val_loss,accuracy_train,accuracy_val=self.validation_step()",
+        'train_history["accuracy"][global_step]=accuracy_train',
+        'val_history["loss"][global_step]=val_loss',
+        'val_history["accuracy"][global_step]=accuracy_val', "global_step+=1",
+        "returntrain_history,val_history"),
+}
 
-    def __init__(self, type_name: str, message: str, where: str) -> None:
+
+def starter_line(function: str, line: str) -> bool:
+    """Whether ``line`` of ``function`` (a qualified name) is one the starter code wrote."""
+    known = STARTER_LINES.get(function.rsplit(".", 1)[-1], ())
+    text = "".join(line.split()).replace("'", '"')
+    return bool(text) and any(text == k or (k.endswith("(") and text.startswith(k))
+                              for k in known)
+
+
+class HandInRaised(Exception):  # noqa: N818 (it is the hand-in's exception, reported)
+    """The hand-in raised an Exception in the worker: its type's name, message and where (the
+    file and line, and the function and that line's text of the innermost frame of its own)."""
+
+    def __init__(self, type_name: str, message: str, where: str, function: str = "",
+                 line: str = "") -> None:
         super().__init__(message)
         self.type, self.message, self.where = type_name, message, where
+        self.function, self.line = function, line
+
+    @property
+    def in_starter_code(self) -> bool:
+        return starter_line(self.function, self.line)
 
     def describe(self) -> str:
-        return f"{self.type}: {self.message}{self.where}"
+        message = self.message if len(self.message) <= 300 else self.message[:297] + "..."
+        text = f"{self.type}: {message}{self.where}"
+        if self.in_starter_code:
+            text += (f", in {self.function}, a line of the starter code (not one you wrote): "
+                     f"`{self.line[:80]}`")
+        return text
 
 
 class HandInAborted(BaseException):
@@ -66,10 +111,14 @@ class Session:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.uid = sandbox.UIDS.take() if sandbox.own_uid(job.mode) else None
-        self.scratch = sandbox.Scratch(job.path, self.uid)
+        try:
+            self.scratch = sandbox.Scratch(job.path, self.uid)
+        except BaseException:
+            if self.uid is not None:
+                sandbox.UIDS.give(self.uid)
+            raise
         copy = self.scratch.work / "submission"
-        self.files = (sorted(p.stem for p in copy.glob("*.py")) if job.path.is_dir()
-                      else [job.path.stem])
+        self.files = sorted(p.stem for p in copy.glob("*.py"))  # a notebook's or zip's too
         self.worker: sandbox.Worker | None = None
         self.generation = 0
         self.deadline = float("inf")
@@ -105,7 +154,8 @@ class Session:
             if body.get("exit") or body.get("base"):
                 raise HandInAborted(body)
             raise HandInRaised(str(body.get("type", "?")), str(body.get("message", "")),
-                               str(body.get("where", "")))
+                               str(body.get("where", "")), str(body.get("function", "")),
+                               str(body.get("line", "")))
         if kind == "unsendable":
             raise HandInRaised("ValueError", f"the result cannot be sent back ({body})", "")
         worker.kill()
@@ -246,7 +296,9 @@ def run_one(sub: Any, check_id: str, job: Job, total_deadline: float) -> CheckRe
             return CheckResult(check_id, "error", f"out of memory{e.where}")
         return CheckResult(check_id, "error", e.describe())
     except Exception as e:  # noqa: BLE001 (what the hand-in returned did not fit the check)
-        return CheckResult(check_id, "error", f"{type(e).__name__}: {str(e)[:500]}")
+        text = str(e)
+        return CheckResult(check_id, "error", f"{type(e).__name__}: "
+                           f"{text if len(text) <= 300 else text[:297] + '...'}")
     finally:
         session.deadline = float("inf")
 
@@ -260,6 +312,9 @@ def run_submission(job: Job) -> SubmissionResult:
     total_deadline = time.monotonic() + job.limits.total
     try:
         session = Session(job)
+    except Unusable as e:  # nothing to check in it: every check says why
+        result.checks = [CheckResult(i, "error", f"{NOTHING}{e}") for i in ids]
+        return result
     except OSError as e:
         result.checks = [CheckResult(i, "error", f"the submission could not be copied: {e}")
                          for i in ids]
