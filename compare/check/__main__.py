@@ -46,7 +46,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--json", default=None, help="write the result as JSON to this file")
     p.add_argument("--quick", action="store_true", help="leave out lockstep training")
     p.add_argument("--exec", action="store_true", help="run each module whole")
-    p.add_argument("--map", action="append", default=[], help="ROLE=name or ROLE=file:name")
+    p.add_argument("--map", action="append", default=[], help="ROLE=name, ROLE=file:name, "
+                   "ROLE=Class.method or ROLE=file:Class.method")
     p.add_argument("--l2-convention", choices=["text", "half"], default="text")
     p.add_argument("--strict", action="store_true", help="every warn (right by the text, with "
                    "a weakness named) counts as a fail")
