@@ -12,7 +12,8 @@ command with ``--ckpt_path``; ``--resume`` takes the newest paused run of the ex
 
 Exit status: 0 PASS; 1 FAIL (a mismatch); 2 a usage error; 3 ERROR, no verdict: the NumPy side
 crashed, hung (``--timeout``), exited, ran out of memory or its ``--numpy-side`` module could not
-be loaded; 130 (SIGINT) or 143 (SIGTERM): interrupted, no verdict yet.
+be loaded (a module that does not exist is a usage error, 2); 130 (SIGINT) or 143 (SIGTERM):
+interrupted, no verdict yet.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from compare.isolation import (
     exit_status,
     run_interruptible,
 )
-from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_spec
+from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_module, check_spec
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 from numpy_impl.interrupt import Interrupted, resume_command
 from numpy_impl.runfiles import tensorboard_command
@@ -41,6 +42,7 @@ from numpy_impl.schema import (
     report,
     user_errors,
 )
+from numpy_impl.terminal import draws_bars
 from numpy_impl.threads import configure_threads
 
 
@@ -66,7 +68,10 @@ def build_parser() -> ArgumentParser:
                         help="longest wait for each of the NumPy side's records")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first mismatch instead of running to the end")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (off a terminal there is none)")
+    parser.add_argument("--progress", action="store_true",
+                        help="the progress bar on stdout even when it is not a terminal")
     parser.add_argument("--ckpt_path", type=str | None, default=None, metavar="FOLDER",
                         help="resume the paused run whose checkpoint folder this is (the run's "
                         "checkpoint/), with the flags it was started with")
@@ -88,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise not_allowed("--timeout", args.timeout, "the time limit must be > 0 seconds")
         if args.numpy_side is not None:
             check_spec(args.numpy_side)
+            check_module(args.numpy_side)  # before any training starts
         source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
                                    DEFAULT_EXPERIMENT)
         exp = load_experiment(source, parts.overrides, parts.flags)
@@ -132,7 +138,8 @@ def run(args: Namespace, exp: Experiment) -> int:
     try:
         report_ = run_parity(exp, steps=args.steps, numpy_side=args.numpy_side,
                              log_dir=args.log_dir, tolerance=args.tolerance,
-                             strict=args.fail_fast, progress=not args.no_progress,
+                             strict=args.fail_fast,
+                             progress=draws_bars(sys.stdout, args.no_progress, args.progress),
                              timeout=args.timeout, ckpt_path=args.ckpt_path)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports

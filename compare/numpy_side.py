@@ -279,6 +279,23 @@ def check_spec(spec: str, exp: Experiment | None = None) -> None:
             "compare.check dd2424 FILE` grades a whole DD2424 hand-in")
 
 
+def check_module(spec: str) -> None:
+    """Refuse a ``--numpy-side`` whose module cannot be found, in one line naming it (a usage
+    error, found before any training starts). A module of the project's packages is looked up
+    by importing its packages (trusted code); any other is found by :func:`locate_module`,
+    without importing anything."""
+    module_name = spec.partition(":")[0]
+    try:
+        if trusted(spec):
+            if importlib.util.find_spec(module_name) is None:
+                raise ModuleNotFoundError(f"No module named {module_name!r}", name=module_name)
+        else:
+            locate_module(module_name)
+    except ImportError as err:
+        raise ExperimentError(f"--numpy-side {spec!r}: {err} (in the current folder "
+                              f"{os.getcwd()} or on sys.path)") from None
+
+
 class NumpyProcess:
     """One experiment trained by the NumPy side in a child process; :meth:`next` returns its
     records in order: an InitRecord, then Step- and ValidationRecords, then an EndRecord.

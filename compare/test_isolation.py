@@ -93,9 +93,8 @@ def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
      "compare/wrong.py?)"),
     (["--numpy-side", "compare.wrong:HANGS", "--timeout", "1"], 3,
      "error: the NumPy side produced no record for 1 s after step 0; stopped it"),
-    (["--numpy-side", "no_such_module:X"], 3,
-     "error: the NumPy side raised ModuleNotFoundError: No module named 'no_such_module' "
-     "before its first update"),
+    (["--numpy-side", "no_such_module:X"], 2,  # a usage error, found before any training
+     "error: --numpy-side 'no_such_module:X': No module named 'no_such_module'"),
     (["--numpy-side", "no_colon"], 2, "error: --numpy-side 'no_colon': expected module:NAME"),
 ])
 def test_exit_status_without_a_verdict(args: list[str], status: int, message: str,

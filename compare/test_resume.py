@@ -174,7 +174,7 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], by_flag: boo
     name = flags[0]
     whole = run(command(*flags, "--no-progress"), tmp_path)
     assert whole.returncode == 0, whole.stdout + whole.stderr
-    code, err = signal_mid_run(command(*flags), tmp_path, signum)
+    code, err = signal_mid_run(command(*flags, "--progress"), tmp_path, signum)
     assert code == 128 + signum, err[-3000:]
     (line,) = [x for x in err.splitlines() if x.startswith("interrupted")]
     assert "Traceback" not in err

@@ -30,22 +30,40 @@ from numpy_impl.schema import section_help
 SHORT_HELP = """\
 usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
 
-Fit one experiment of configs/ with the Lightning reference (LightningCLI): a name such as
-tdt4265/task3b or a YAML path (default: tdt4265/task2b on the embedded MNIST subset); the run's
-TensorBoard logs and checkpoints go to runs/lightning/<experiment>/version_N/.
+Fit one experiment of configs/ with the Lightning reference (LightningCLI): a
+name such as tdt4265/task3b or a YAML path (default: tdt4265/task2b on the
+embedded MNIST subset); the run's TensorBoard logs and checkpoints go to
+runs/lightning/<experiment>/version_N/.
 
   -h, --help             this help
   --help-all             LightningCLI's full help (every Trainer option)
   --print_config         the resolved configuration, as YAML
-  --ckpt_path PATH       continue the run saved in this checkpoint (its last.ckpt after an
-                         interruption), logging into the run's own folder
-  --resume               --ckpt_path the last.ckpt of this experiment's latest run"""
+  --ckpt_path PATH       continue the run saved in this checkpoint (its
+                         last.ckpt after an interruption), logging into the
+                         run's own folder
+  --resume               --ckpt_path the last.ckpt of this experiment's latest
+                         run
+  --no-progress          no progress bar (off a terminal there is none: one
+                         line per epoch instead; --trainer.enable_progress_bar
+                         true draws it anyway)"""
+
+#: The options of fit's own besides the experiment's flags (everything else is a mistake).
+OWN_OPTIONS = ("--ckpt_path", "--resume", "--no-progress", "--help-all", "--print_config",
+               "--trainer", "--data")
 
 
 if __name__ == "__main__" and any(a in ("-h", "--help") for a in sys.argv[1:]):
     # the project's options at once, before torch and Lightning load (seconds)
     print(SHORT_HELP + "\n\n" + section_help())
     sys.exit(0)
+if __name__ == "__main__":
+    # an unknown flag is named at once, before torch and Lightning load (seconds)
+    import numpy_impl.schema as _schema
+
+    try:
+        _schema.check_options(sys.argv[1:], OWN_OPTIONS)
+    except _schema.ExperimentError as _err:
+        sys.exit(_schema.report(_err))
 
 import pytorch_lightning as pl
 from jsonargparse import Namespace
@@ -62,7 +80,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
-from lightning_ref.quiet import TextProgressBar, quiet_lightning
+from lightning_ref.quiet import EpochLines, TextProgressBar, quiet_lightning
 from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl import runfiles
 from numpy_impl.experiments import (
@@ -78,6 +96,7 @@ from numpy_impl.schema import (
     ExperimentError,
     asks_for_help,
     check_batch_size,
+    check_options,
     experiment_source,
     not_allowed,
     report,
@@ -86,6 +105,7 @@ from numpy_impl.schema import (
     user_errors,
 )
 from numpy_impl.tensorboard import write_hparams
+from numpy_impl.terminal import draws_bars
 from numpy_impl.threads import configure_threads
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
@@ -160,7 +180,7 @@ class FitCLI(LightningCLI):
         if any(a in ("-h", "--help") for a in argv):  # the project's options, not 480 lines
             print(SHORT_HELP + "\n\n" + section_help())
             sys.exit(0)
-        argv = ["--help" if a == "--help-all" else a for a in argv]
+        argv = ["--help" if a == "--help-all" else a for a in without_no_progress(argv)]
         if asks_for_help(argv):
             self.config = parser.parse_args(with_default_config(argv))
             return
@@ -185,8 +205,14 @@ class FitCLI(LightningCLI):
         where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
                  else "data.batch_size")
         callbacks: list[Callback] = [BatchSizeCheck(where), StopOnDivergence()]
-        if self.trainer_overrides.get("enable_progress_bar",
-                                      config.trainer.get("enable_progress_bar") is not False):
+        bar = self.trainer_overrides.get("enable_progress_bar",
+                                         config.trainer.get("enable_progress_bar"))
+        if bar is None:  # not asked: a bar on a terminal, one line per epoch elsewhere
+            bar = draws_bars(sys.stdout)  # Lightning's bar writes to stdout
+            if not bar:
+                config.trainer.enable_progress_bar = False
+                callbacks.append(EpochLines())
+        if bar:
             callbacks.append(TextProgressBar())
         self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
 
@@ -245,6 +271,7 @@ def latest_last_checkpoint(name: str) -> Path:
 def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     """The experiment a command line names, checked against the schema, and the command line
     for LightningCLI: ``--config FILE`` first, then the flags as given."""
+    check_options(argv, OWN_OPTIONS)
     parts = split_argv(argv)
     rest, ckpt_path, resume = resume_options(parts.rest)
     positionals = [a for a in rest if not a.startswith("-")]
@@ -260,6 +287,15 @@ def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     if ckpt_path is not None:
         options += ["--ckpt_path", ckpt_path]
     return experiment, ["--config", str(path), *parts.section_args, *options]
+
+
+def without_no_progress(argv: Sequence[str]) -> list[str]:
+    """``--no-progress`` spelled as LightningCLI knows it: ``--trainer.enable_progress_bar
+    false``."""
+    out: list[str] = []
+    for arg in argv:
+        out += ["--trainer.enable_progress_bar", "false"] if arg == "--no-progress" else [arg]
+    return out
 
 
 def lightning_validation_batches(validation: str) -> float:

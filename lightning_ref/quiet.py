@@ -43,3 +43,18 @@ class TextProgressBar(TQDMProgressBar):
                     ) -> dict[str, Any]:
         metrics = super().get_metrics(trainer, pl_module)
         return {k: v for k, v in metrics.items() if k in PROGRESS_METRICS}
+
+
+class EpochLines(pl.Callback):
+    """Instead of a progress bar where there is no terminal (a pipe, a file, CI): one line per
+    epoch on stdout, where the bar would go, with the steps done and :data:`PROGRESS_METRICS`."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        total = trainer.num_training_batches
+        shown = [f"{k} {float(v):.4f}" for k, v in trainer.progress_bar_metrics.items()
+                 if k in PROGRESS_METRICS]
+        print(f"Epoch {trainer.current_epoch}: {done}/{total} steps"
+              + "".join(f", {s}" for s in shown), flush=True)

@@ -39,6 +39,11 @@ def build_parser() -> ArgumentParser:
                         "experiment and flags (the run goes on in a new version folder)")
     parser.add_argument("--resume", action="store_true",
                         help="resume from the newest checkpoint.npz of this experiment")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (off a terminal there is none: one line per "
+                        "epoch instead)")
+    parser.add_argument("--progress", action="store_true",
+                        help="a progress bar on stderr even when it is not a terminal")
     return parser
 
 
@@ -69,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         exp = load_experiment(source, parts.overrides, parts.flags)
         ckpt_path = latest_checkpoint(args.runs_dir, exp) if args.resume else args.ckpt_path
         with catch_signals() as signals:
-            run_experiment(exp, args.runs_dir, ckpt_path=ckpt_path, signals=signals)
+            run_experiment(exp, args.runs_dir, ckpt_path=ckpt_path, signals=signals,
+                           progress=False if args.no_progress else (True if args.progress
+                                                                    else None))
     except user_errors() as err:
         return report(err)
     except Interrupted as stop:

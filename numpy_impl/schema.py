@@ -29,6 +29,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 
+from numpy_impl.terminal import wrap_lines
+
 #: The experiment every CLI runs when the command line names none (task 2b on the embedded
 #: MNIST subset).
 DEFAULT_EXPERIMENT = "tdt4265/task2b"
@@ -257,6 +259,25 @@ def split_argv(argv: Sequence[str]) -> ExperimentArgs:
     return out
 
 
+def check_options(argv: Sequence[str], own: Sequence[str]) -> None:
+    """Refuse the first option of ``argv`` that is neither an experiment flag nor one of the
+    CLI's ``own`` (``--lr`` for ``--model.lr``), naming it, as argparse does."""
+    if asks_for_help(argv):
+        return
+    for arg in split_argv(argv).rest:
+        flag = arg.partition("=")[0]
+        if flag.startswith("-") and flag not in own and not _is_number(flag):
+            raise ExperimentError(f"unrecognized arguments: {flag}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def yaml_scalar(text: str) -> Any:
     """A command-line value read as YAML reads a scalar (``null``, ``true``, ``0.1``); text that
     is not valid YAML stays text."""
@@ -299,14 +320,14 @@ def section_help() -> str:
             lines.append(f"  --{section}.{name}  {about}")
     lines.append("  --trainer.ARG          any other pytorch_lightning.Trainer argument (used "
                  "by Lightning only)")
-    return "\n".join(lines)
+    return wrap_lines("\n".join(lines))
 
 
 def experiment_parser(prog: str, description: str, examples: str) -> ArgumentParser:
     """A CLI's parser with the experiment as its first argument (``examples``: what it may
     name) and the schema's flags in its help; the CLI adds its own options."""
     parser = ArgumentParser(prog=prog, exit_on_error=False, epilog=section_help(),
-                            formatter_class=HelpFormatter, description=description)
+                            formatter_class=HelpFormatter, description=wrap_lines(description))
     parser.add_argument("experiment", nargs="?", default=None,
                         help=f"{examples}, or a YAML path; without it and without --config: "
                         f"{DEFAULT_EXPERIMENT}")

@@ -18,6 +18,7 @@ are saved first.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from numpy_impl.steps import (
     check_finite,
 )
 from numpy_impl.tensorboard import EventWriter
+from numpy_impl.terminal import draws_bars
 
 RUNS_DIR = runfiles.RUNS_DIR / "numpy"
 #: The metrics the HParams view shows beside each run's hyperparameters.
@@ -143,15 +145,17 @@ def latest_checkpoint(runs_dir: str | Path, exp: Experiment) -> Path:
 
 
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True,
-                   *, ckpt_path: str | Path | None = None, signals: SignalFlag | None = None
-                   ) -> RunResult:
+                   *, ckpt_path: str | Path | None = None, signals: SignalFlag | None = None,
+                   progress: bool | None = None) -> RunResult:
     """Train ``exp`` with the NumPy implementation; save it in a new
     ``runs_dir/<name>/version_N/`` (nothing is saved when ``runs_dir`` is None).
 
     ``ckpt_path``: a ``checkpoint.npz`` to resume from (the run goes on in the new folder and
     ends with exactly the weights of a run never stopped). ``signals``: stop after the step in
     which a signal was noted there, saving the checkpoint (raises :class:`Interrupted`). A
-    non-finite loss or cost raises :class:`Diverged` at its step."""
+    non-finite loss or cost raises :class:`Diverged` at its step. ``progress`` (with
+    ``verbose``): True draws a progress bar on stderr, False none, None a bar only when stderr is
+    a terminal; without a bar, one line per epoch."""
     split = experiment_split(exp)
     state = None if ckpt_path is None else load_checkpoint(ckpt_path, exp)
     if verbose:
@@ -173,9 +177,18 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
         if verbose:
             steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
             done = 0 if state is None else state.step + 1
-            with tqdm(total=steps, initial=done, desc=f"[numpy] {exp.name}", unit="step") as bar:
-                params, history, stopping = train(
-                exp, split, rng, _chain([*hooks, _progress(bar), *stop_hooks]), state)
+            if draws_bars(sys.stderr, no_progress=progress is False, force=progress is True):
+                with tqdm(total=steps, initial=done, desc=f"[numpy] {exp.name}",
+                          unit="step") as bar:
+                    params, history, stopping = train(
+                        exp, split, rng, _chain([*hooks, _progress(bar), *stop_hooks]), state)
+            else:
+                lines = _EpochLines(exp.name, steps, done)
+                try:
+                    params, history, stopping = train(
+                        exp, split, rng, _chain([*hooks, lines, *stop_hooks]), state)
+                finally:
+                    lines.flush()
         else:
             params, history, stopping = train(exp, split, rng, _chain([*hooks, *stop_hooks]),
                                               state)
@@ -319,6 +332,35 @@ def _chain(hooks: list[OnStep]) -> OnStep | None:
             hook(record)
 
     return on_step
+
+
+class _EpochLines:
+    """A trainer hook that writes one line per epoch to stderr where there is no progress bar:
+    the steps done, the last batch loss and the last validation loss."""
+
+    def __init__(self, name: str, total: int, done: int) -> None:
+        self.name, self.total, self.done = name, total, done
+        self.epoch: int | None = None
+        self.shown: dict[str, str] = {}
+
+    def __call__(self, record: Any) -> None:
+        if isinstance(record, StepRecord):
+            if self.epoch is not None and record.epoch != self.epoch:
+                self.flush()
+            self.epoch = record.epoch
+            self.done += 1
+            self.shown["loss"] = f"{record.loss:.4f}"
+        else:
+            self.shown["val_loss"] = f"{record.metrics['val/loss']:.4f}"
+
+    def flush(self) -> None:
+        if self.epoch is None:
+            return
+        shown = "".join(f", {k} {v}" for k, v in self.shown.items())
+        print(f"[numpy] {self.name} epoch {self.epoch}: {self.done}/{self.total} steps{shown}",
+              file=sys.stderr, flush=True)
+        self.epoch = None
+        self.shown = {}
 
 
 def _progress(bar: tqdm) -> OnStep:

@@ -108,7 +108,9 @@ def test_same_seed_same_weights() -> None:
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "numpy_impl", *args], cwd=cwd, env=env,
+    # --progress: the bar on stderr (a pipe here) shows how many steps are done
+    return subprocess.Popen([sys.executable, "-m", "numpy_impl", *args, "--progress"], cwd=cwd,
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

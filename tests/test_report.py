@@ -28,16 +28,45 @@ FIGURES = {
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory, cifar_root: Path) -> dict[str, Path]:
-    """Both reports in quick mode, sharing one cache."""
+    """Both reports in quick mode, sharing one cache (the default one, beside the log
+    folder ``runs``)."""
     base = tmp_path_factory.mktemp("report")
-    cache = base / "cache"
     out = {}
     for text, extra in (("tdt4265", []), ("dd2424", ["--data-root", str(cifar_root)])):
         out[text] = base / text
-        assert main([text, "--out", str(out[text]), "--quick", "--cache", str(cache),
+        assert main([text, "--out", str(out[text]), "--quick", "--logdir", str(base / "runs"),
                      "--no-progress", *extra]) == 0
-    out["cache"] = cache
+    out["cache"] = base / ".report-cache"
+    out["runs"] = base / "runs"
     return out
+
+
+def test_the_cache_is_not_under_the_log_folder(reports: dict[str, Path]) -> None:
+    assert (reports["cache"] / "tdt4265").is_dir() and any(reports["cache"].rglob("record.json"))
+    cached = {p.name for p in reports["cache"].rglob("*") if p.is_file()}
+    logged = {p.name for p in reports["runs"].rglob("*") if p.is_file()}
+    assert any(name.startswith("events.out.tfevents.") for name in logged)
+    assert not cached & logged, cached & logged
+    assert not any(p.name.endswith(".partial") for p in reports["runs"].rglob("*"))
+
+
+def test_the_tensorboard_runs_have_readable_names(reports: dict[str, Path]) -> None:
+    runs_dir = reports["runs"] / "report"
+    names = {p.parent.relative_to(runs_dir).as_posix()
+             for p in runs_dir.rglob("events.out.tfevents.*")}
+    assert "tdt4265/task2b_lr0.05_quick/numpy" in names, sorted(names)
+    assert "dd2424/setting1_eta0.1_lam0_quick/lightning" in names, sorted(names)
+    assert all(re.fullmatch(r"(tdt4265|dd2424)/[\w.]+_quick/(numpy|lightning|parity)", n)
+               for n in names), sorted(names)
+
+
+def test_a_report_on_the_embedded_subset_says_so(reports: dict[str, Path]) -> None:
+    markdown = (reports["tdt4265"] / "report.md").read_text()
+    assert "embedded" in markdown.splitlines()[0]
+    for section in ("## Task 2d", "## Task 2e"):
+        text = markdown.split(section, 1)[1].split("\n## ", 1)[0]
+        assert "the embedded MNIST subset" in text and "a validation after every step" in text
+    assert "embedded" not in (reports["dd2424"] / "report.md").read_text().splitlines()[0]
 
 
 @pytest.mark.parametrize("text", ["tdt4265", "dd2424"])

@@ -1,12 +1,14 @@
 """``python -m compare.report {tdt4265,dd2424} --out DIR [--data-root DIR] [--download]
-[--dataset mnist] [--quick] [--cache DIR]``.
+[--dataset mnist] [--quick] [--logdir DIR] [--cache DIR]``.
 
 Runs what the text's report needs (each experiment by the NumPy implementation and, in lockstep,
 by the Lightning reference; cached, so a rerun redoes only what changed) and writes
-DIR/report.md, DIR/report.pdf and every figure as DIR/<name>.png. Exit status: 0 written,
-1 the data is missing or bad (the message says how to get it), 2 a usage error, 130/143
-interrupted (finished runs stay cached). The drawing and training modules are imported only
-once the command line is read, so ``--help`` is instant.
+DIR/report.md, DIR/report.pdf and every figure as DIR/<name>.png; each lockstep run's
+TensorBoard files go to <logdir>/report/<experiment>_<hyperparameters>/ and the cache to
+.report-cache/ beside the log folder (never inside it, so TensorBoard lists only runs).
+Exit status: 0 written, 1 the data is missing or bad (the message says how to get it), 2 a
+usage error, 130/143 interrupted (finished runs stay cached). The drawing and training
+modules are imported only once the command line is read, so ``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from jsonargparse import ArgumentParser
 
 from compare.isolation import run_interruptible
 from numpy_impl.data import DataError, DatasetNotFoundError
-from numpy_impl.runfiles import REPORT_CACHE_DIR
 
 PROG = "python -m compare.report"
 CIFAR_HELP = (
@@ -46,8 +47,12 @@ def parser() -> ArgumentParser:
                    "unless --data-root)")
     p.add_argument("--quick", action="store_true",
                    help="shorten every run (1 epoch, 2 grid points): renders in seconds")
-    p.add_argument("--cache", default=str(REPORT_CACHE_DIR),
-                   help="where finished runs are kept")
+    p.add_argument("--logdir", default="runs",
+                   help="TensorBoard's log folder: each lockstep run is written to "
+                   "LOGDIR/report/<experiment>_<hyperparameters>/ (default: runs)")
+    p.add_argument("--cache", default=None,
+                   help="where finished runs are kept (default: .report-cache/ beside "
+                   "--logdir, e.g. ./.report-cache for runs/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -73,6 +78,16 @@ def data_setup(args: Any) -> tuple[dict[str, Any], str, list[str]]:
     return {"data.root": root}, f"CIFAR-10 from {root}", names
 
 
+def data_used(records: Any, where: str) -> str:
+    """The title's data, from what the runs actually trained on (each split's description):
+    ``where`` (what the command line asked for), said to be the embedded subset whenever a
+    run used it."""
+    embedded = "the embedded 5,000-image MNIST subset"
+    if any(r.embedded for r in records) and "embedded" not in where:
+        return f"{embedded} (asked for: {where})"
+    return where
+
+
 def build_report(args: Any) -> Path:
     """Run (or take from the cache) everything the report needs and write it; returns the
     report.md path."""
@@ -91,10 +106,12 @@ def build_report(args: Any) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     overrides, data, class_names = data_setup(args)
     text = tdt4265 if args.text == "tdt4265" else dd2424
+    cache = Path(cache_dir(args))
     records, extra = run_jobs(
-        text.jobs(args.quick), overrides, args.quick, Path(args.cache) / args.text,
+        text.jobs(args.quick), overrides, args.quick, cache / args.text,
         {"gradient checks": lambda: gradient_table(text.GRADIENT_MODELS, args.quick)},
-        progress=not args.no_progress)
+        progress=not args.no_progress, log_dir=Path(args.logdir))
+    data = data_used(records.values(), data)
     gradients = extra["gradient checks"]
     sections, figures = text.build(records, gradients, args.quick, data, class_names)
     title = (f"{args.text.upper()} Assignment 1: report ({data}"
@@ -117,7 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: --dataset applies to dd2424 only", file=sys.stderr)
         return 2
     return run_interruptible(lambda: write(args), f"{PROG}: interrupted ({{}}); the runs "
-                             f"finished so far stay cached in {args.cache}/")
+                             f"finished so far stay cached in {cache_dir(args)}/")
+
+
+def cache_dir(args: Any) -> str:
+    """The cache folder the command uses (``--cache``, else beside ``--logdir``)."""
+    if args.cache:
+        return str(args.cache)
+    return str(Path(args.logdir).absolute().parent / ".report-cache")  # runs.default_cache_dir
 
 
 def write(args: Any) -> int:

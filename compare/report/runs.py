@@ -8,6 +8,12 @@ TensorBoard run gives the reference's curves and whose :class:`ParityReport` giv
 error between the two. What a report draws from a run is a :class:`RunRecord`; it is cached
 under a hash of the experiment's resolved definition, so rerunning a report redoes only the
 runs whose definition changed.
+
+The cache lives outside TensorBoard's log folder (by default ``.report-cache/`` beside
+``runs/``), so that ``tensorboard --logdir runs/`` lists only the runs themselves; each
+lockstep run's TensorBoard files go to ``<logdir>/report/<experiment>_<hyperparameters>/``
+(e.g. ``runs/report/dd2424/setting1_eta0.1_lam0/``). An older cache under
+``runs/report-cache/`` is never read.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from compare.parity_report import ParityReport
 from compare.run import run_parity
 from numpy_impl.experiments import Experiment, load_experiment
 from numpy_impl.models import MODELS
-from numpy_impl.runfiles import REPORT_CACHE_DIR
 from numpy_impl.splits import Split, experiment_split
 from numpy_impl.train import RunResult, run_experiment
 
-CACHE_DIR = REPORT_CACHE_DIR
+#: The TensorBoard log folder a report's lockstep runs go under (as ``report/<name>``).
+LOG_DIR = Path("runs")
+#: The cache's default: a sibling of the log folder, never inside it.
+CACHE_NAME = ".report-cache"
+CACHE_DIR = LOG_DIR.parent / CACHE_NAME
 #: What --quick does to every run: one epoch, and a validation set small enough for the
 #: generated CIFAR-format files the tests write.
 QUICK_OVERRIDES: dict[str, Any] = {"trainer.max_epochs": 1}
@@ -103,6 +112,12 @@ class RunRecord:
     parity: ParitySummary | None
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     log_dir: str | None = None
+    data: str = ""  # the split's description: which data the run trained on
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the run trained on the embedded 5,000-image MNIST subset."""
+        return "embedded" in self.data
 
     @property
     def lam(self) -> float:
@@ -128,6 +143,23 @@ def resolve(job: Job, overrides: Mapping[str, Any], quick: bool) -> Experiment:
     if exp.split == "dd2424_all":
         quick_overrides["data.val_size"] = min(exp.val_size, QUICK_VAL_SIZE)
     return load_experiment(job.experiment, {**overrides, **dict(job.overrides), **quick_overrides})
+
+
+def default_cache_dir(log_dir: str | Path) -> Path:
+    """Where a report keeps its finished runs by default: ``.report-cache/`` beside the
+    TensorBoard log folder (``runs/`` -> ``.report-cache/``), so TensorBoard never lists it."""
+    return Path(log_dir).absolute().parent / CACHE_NAME
+
+
+def run_name(job: Job, exp: Experiment, quick: bool) -> str:
+    """The TensorBoard run's readable name: the job's label and its hyperparameters, e.g.
+    ``dd2424/setting1_eta0.1_lam0`` (``eta`` in DD2424's notation, ``lr`` in TDT4265's),
+    with ``_quick`` for a shortened run."""
+    args = exp.config["model"]["init_args"]
+    rate = "eta" if exp.text == "dd2424" else "lr"
+    parts = [job.label] + [f"{short}{args[key]:g}" for short, key in ((rate, "lr"), ("lam", "lam"))
+                           if isinstance(args.get(key), int | float)]
+    return "_".join(parts) + ("_quick" if quick else "")
 
 
 def cache_key(exp: Experiment, quick: bool, parity: bool) -> str:
@@ -233,7 +265,7 @@ def _train(job: Job, exp: Experiment, folder: Path) -> RunRecord:
         log_dir = str(report.log_dir)
     return RunRecord(job.label, json.loads(json.dumps(exp.config, default=str)),
                      result.metrics, split.sizes(), curves, parity,
-                     measure(exp, result, split), log_dir)
+                     measure(exp, result, split), log_dir, split.description)
 
 
 def _save(record: RunRecord, folder: Path) -> None:
@@ -250,17 +282,20 @@ def _load(folder: Path) -> RunRecord | None:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError):
         return None
+    if not isinstance(meta, dict) or "data" not in meta:  # an older entry: train it again
+        return None
     meta["parity"] = None if meta["parity"] is None else ParitySummary(**meta["parity"])
     curves = {side: {tag: (list(x), list(y)) for tag, (x, y) in tags.items()}
               for side, tags in meta.pop("curves").items()}
     return RunRecord(**meta, curves=curves, arrays=arrays)
 
 
-def run_job(job: Job, overrides: Mapping[str, Any], quick: bool, cache_dir: Path
-            ) -> RunRecord:
+def run_job(job: Job, overrides: Mapping[str, Any], quick: bool, cache_dir: Path,
+            log_dir: Path = LOG_DIR) -> RunRecord:
     """``job``'s record: from the cache when its definition ran before, else trained now (the
     NumPy side and, unless ``job.parity`` is False, the lockstep run) and cached. Whatever the
-    runs print goes to ``run.log`` in the cache entry."""
+    runs print goes to ``run.log`` in the cache entry; the lockstep run's TensorBoard files to
+    ``log_dir/report/<run_name>/`` (replacing an earlier run of that name)."""
     exp = resolve(job, overrides, quick)
     folder = cache_dir / f"{job.label.replace('/', '-')}-{cache_key(exp, quick, job.parity)}"
     cached = _load(folder)
@@ -272,7 +307,12 @@ def run_job(job: Job, overrides: Mapping[str, Any], quick: bool, cache_dir: Path
     with open(partial / "run.log", "w") as log, contextlib.redirect_stdout(log), _quiet():
         record = _train(job, exp, partial)
     if record.log_dir is not None:
-        record.log_dir = str(folder / Path(record.log_dir).relative_to(partial))
+        target = Path(log_dir) / "report" / run_name(job, exp, quick)
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(record.log_dir, target)
+        shutil.rmtree(partial / "tensorboard", ignore_errors=True)
+        record.log_dir = str(target)
     _save(record, partial)
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
@@ -280,8 +320,8 @@ def run_job(job: Job, overrides: Mapping[str, Any], quick: bool, cache_dir: Path
 
 
 def run_jobs(jobs: Iterable[Job], overrides: Mapping[str, Any], quick: bool, cache_dir: Path,
-             extra: Mapping[str, Callable[[], Any]] | None = None, progress: bool = True
-             ) -> tuple[dict[str, RunRecord], dict[str, Any]]:
+             extra: Mapping[str, Callable[[], Any]] | None = None, progress: bool = True,
+             log_dir: Path = LOG_DIR) -> tuple[dict[str, RunRecord], dict[str, Any]]:
     """Every job's record by its label, and every ``extra`` task's result (JSON-able, cached by
     its name and quick mode) by its name, with a progress bar that says which run of how many
     is under way."""
@@ -292,7 +332,7 @@ def run_jobs(jobs: Iterable[Job], overrides: Mapping[str, Any], quick: bool, cac
     with tqdm(total=total, unit="run", disable=not progress, dynamic_ncols=True) as bar:
         for i, job in enumerate(jobs, 1):
             bar.set_description(f"run {i}/{total}: {job.label}")
-            records[job.label] = run_job(job, overrides, quick, cache_dir)
+            records[job.label] = run_job(job, overrides, quick, cache_dir, log_dir)
             bar.update(1)
         for i, (name, task) in enumerate(extra.items(), len(jobs) + 1):
             bar.set_description(f"run {i}/{total}: {name}")

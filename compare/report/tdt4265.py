@@ -13,6 +13,7 @@ from compare.report import figures
 from compare.report.content import gradient_section, parity_note, pct, runs_section
 from compare.report.document import Section, Table
 from compare.report.runs import Job, RunRecord
+from numpy_impl.tdt4265 import validation_interval
 
 LAMBDAS = ("1.0", "0.1", "0.01", "0.001")
 GRADIENT_MODELS = ["TDT4265Binary", "TDT4265Softmax"]
@@ -47,6 +48,25 @@ def _final(record: RunRecord) -> str:
             f"loss {m['val/loss']:.4f}.")
 
 
+def _cadence(record: RunRecord) -> str:
+    """The validation cadence and early stopping the run actually had, from its data: the
+    text's 20,000 images validate every 20% of an epoch; the embedded subset's few batches
+    (the binary task: 6 an epoch) make the starter's ``batches // 5`` validate after every
+    step, and so early stopping's patience counts steps."""
+    batch = int(record.data_arg("batch_size"))
+    batches = record.sizes["train"] // batch
+    every = validation_interval(batches)
+    patience = record.init_arg("early_stopping_patience")
+    where = ("the embedded MNIST subset" if record.embedded else "MNIST") + \
+        f" ({record.sizes['train']} training images)"
+    text = (f"{where}: {batches} batches of {batch} an epoch, so a validation after every "
+            f"{'step' if every == 1 else f'{every} steps'}")
+    if patience:
+        text += f"; early stopping after {patience} validations ({patience * every} steps) " \
+            "without improvement"
+    return text
+
+
 def _stopping(record: RunRecord) -> str:
     m = record.metrics
     if m.get("stopped_step") is None:
@@ -74,11 +94,12 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
             r2b, "Task 2c: logistic regression (2 vs 3), accuracy over training", "acc",
             "accuracy", (0.93, 0.99)),
         "task2d_early_stopping": figures.early_stopping_figure(
-            "Task 2d: where early stopping kicked in (validation loss)", r2d.curves,
+            f"Task 2d: where early stopping kicked in (validation loss); {_cadence(r2d)}",
+            r2d.curves,
             r2d.metrics.get("stopped_step"), r2d.metrics.get("best_step"),
             r2d.metrics.get("stopped_epoch"), parity_note([r2d])),
         "task2e_shuffle": figures.comparison_figure(
-            "Task 2e: validation accuracy with and without shuffling",
+            f"Task 2e: validation accuracy with and without shuffling; {_cadence(r2e)}",
             {"validation, no shuffling (2d)": r2d.curves,
              "validation, shuffled (2e)": r2e.curves},
             "val/acc", "validation accuracy", "gradient step", parity_note([r2d, r2e])),
@@ -114,17 +135,19 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
         gradient_section("Tasks 2a and 3a: gradient checks", gradients, quick),
         Section("Task 2b: training and validation loss",
                 ["Training loss at every gradient step (the batch's loss, as the starter code "
-                 "records it) and validation loss every 20% of an epoch; zoomed as the text "
-                 "suggests where the curves lie in its range.", _final(r2b)],
+                 "records it) and validation loss every 20% of an epoch (the starter's "
+                 f"cadence; here {_cadence(r2b)}); zoomed as the text suggests where the "
+                 "curves lie in its range.", _final(r2b)],
                 figures=["task2b_loss"]),
         Section("Task 2c: training and validation accuracy",
                 ["Accuracy of the whole training and validation sets at every validation.",
                  _final(r2b)], figures=["task2c_accuracy"]),
-        Section("Task 2d: early stopping", [_stopping(r2d), _final(r2d)],
+        Section("Task 2d: early stopping", [f"Data: {_cadence(r2d)}.", _stopping(r2d),
+                                            _final(r2d)],
                 figures=["task2d_early_stopping"]),
         Section("Task 2e: shuffling",
                 ["Validation accuracy of task 2d (no shuffling) and the same run with the "
-                 "training set shuffled before every epoch.",
+                 f"training set shuffled before every epoch. Data: {_cadence(r2e)}.",
                  f"Without shuffling: {_stopping(r2d)}", f"With shuffling: {_stopping(r2e)}"],
                 figures=["task2e_shuffle"]),
         Section("Task 3b: softmax regression, loss", [_final(r3b), _stopping(r3b)],
