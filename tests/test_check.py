@@ -348,3 +348,15 @@ def test_the_checks_as_pytest_items(submission: str, failing: set[str], tmp_path
     assert "skipped" not in out.stdout.splitlines()[-1], out.stdout[-500:]
     if failing:
         assert "lambda*w" in out.stdout
+
+
+def test_the_process_sandbox_grades_alike_and_says_so(tmp_path: Path) -> None:
+    """--sandbox process, the fallback where namespaces are not available: the same grades,
+    the time limit kept from outside, and one line saying which isolation ran."""
+    result = check("dd2424", DD2424, quick=True, sandbox="process")
+    assert not_passing(result) == {} and result.sandbox == "process", result.to_text()
+    looping = check("tdt4265", variant("loops_forever", tmp_path), quick=True,
+                    check_time_limit=3, sandbox="process")
+    assert not_passing(looping) == {"binary_cross_entropy_loss": "error"}, looping.to_text()
+    run = _cli("dd2424", str(DD2424), "--quick", "--sandbox", "process", cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr.startswith("sandbox: process only"), run.stderr

@@ -374,7 +374,8 @@ def _preexec(limits: Limits, mode: str, uid: int | None, cwd: Path) -> Any:
     def setup() -> None:
         import ctypes
 
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if sys.platform == "linux":  # a parent death signal is Linux's (prctl)
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for which, value in ((resource.RLIMIT_AS, limits.memory),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
