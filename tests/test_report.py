@@ -169,3 +169,14 @@ def test_read_curves_reads_both_sides_in_either_layout(tmp_path: Path, layout: s
 def test_zoom_keeps_the_texts_ylim_only_where_the_curve_settles_inside_it() -> None:
     assert zoom((0.0, 0.2), [0.7, 0.3, 0.1, 0.08, 0.07]) == (0.0, 0.2)
     assert zoom((0.93, 0.99), [0.5, 0.8, 0.85, 0.86, 0.9]) is None
+
+
+def test_the_result_sentences_come_from_the_numbers(reports: dict[str, Path]) -> None:
+    dd = (reports["dd2424"] / "report.md").read_text()
+    assert "oscillates instead of settling" not in dd and "at some cost in accuracy" not in dd
+    assert "The text expects the training cost of setting 2" in dd
+    assert "Test accuracy (NumPy) of the four settings: " in dd and "template roughness" in dd
+    tdt = (reports["tdt4265"] / "report.md").read_text()
+    for expectation in ('validation accuracy to show fewer "spikes"', "weights of lambda = 1 to",
+                        "validation accuracy to degrade with any amount"):
+        assert f"The text expects the {expectation}" in tdt.replace("\n", " ")

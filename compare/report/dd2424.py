@@ -8,7 +8,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from compare.report import figures
+from compare.report import claims, figures
 from compare.report.content import gradient_section, parity_note, pct, runs_section
 from compare.report.document import Section, Table
 from compare.report.runs import Job, RunRecord
@@ -123,10 +123,42 @@ def _settings_table(records: Mapping[str, RunRecord]) -> Section:
         f"test accuracy after 40 epochs on CIFAR-10. Here: {cost_1:.4f} after the first epoch "
         f"and {pct(setting2.metrics['test/acc'])} after "
         f"{setting2.experiment['trainer']['max_epochs']} epochs (docs/expected-results.md).",
-        "A larger lambda pulls W towards zero: smoother templates and a smaller gap between "
-        "training and validation, at some cost in accuracy; eta = 0.1 is too large a step and "
-        "the cost oscillates instead of settling."],
+        *_settings_claims(records)],
         [Table(["setting", "lambda", "eta", "test acc (NumPy)", "test acc (Lightning)"], rows)])
+
+
+def _settings_claims(records: Mapping[str, RunRecord]) -> list[str]:
+    """The settings' results in words, each computed from the runs: the best setting (from
+    the table's NumPy column), each training cost curve's rises, what eta and lambda did to
+    the test accuracy and to the templates' smoothness."""
+    settings = [(k, records[name]) for k, name in enumerate(SETTINGS, 1)]
+
+    def label(k: int, r: RunRecord) -> str:
+        return f"setting {k} (lambda {r.lam:g}, eta {r.init_arg('lr'):g})"
+
+    cost = {k: r.curves["numpy"]["train/cost"][1] for k, r in settings}
+    text = [claims.best_statement([(label(k, r), r.metrics["test/acc"]) for k, r in settings],
+                                  "test accuracy (NumPy) of the four settings")]
+    text.append("Training cost over the whole training set after each epoch: " + " ".join(
+        claims.curve_statement(f"Setting {k}'s cost", cost[k]) for k, _ in settings))
+    k2, r2 = settings[1]
+    text.append(claims.expects(
+        f"the training cost of {label(k2, r2)} to decrease at every epoch",
+        claims.curve_statement("the cost", cost[k2])))
+    same_lam = [(k, r) for k, r in settings if r.lam == r2.lam and r is not r2]
+    if same_lam:
+        text.append("The learning rate: " + claims.change_statement(
+            (label(k2, r2), r2.metrics["test/acc"]),
+            [(label(k, r), r.metrics["test/acc"]) for k, r in same_lam], "test accuracy"))
+    same_eta = [(k, r) for k, r in settings
+                if r.init_arg("lr") == r2.init_arg("lr") and r is not r2]
+    if same_eta:
+        text.append("The amount of regularisation: " + claims.change_statement(
+            (label(k2, r2), r2.metrics["test/acc"]),
+            [(label(k, r), r.metrics["test/acc"]) for k, r in same_eta], "test accuracy"))
+        text.append("The learnt W's " + claims.smoothness_statement(
+            [(f"lambda {r.lam:g}", r.arrays["templates"]) for _, r in [(k2, r2), *same_eta]]))
+    return text
 
 
 def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section:

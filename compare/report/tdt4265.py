@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from compare.report import figures
+from compare.report import claims, figures
 from compare.report.content import gradient_section, parity_note, pct, runs_section
 from compare.report.document import Section, Table
 from compare.report.runs import Job, RunRecord
@@ -148,7 +148,11 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
         Section("Task 2e: shuffling",
                 ["Validation accuracy of task 2d (no shuffling) and the same run with the "
                  f"training set shuffled before every epoch. Data: {_cadence(r2e)}.",
-                 f"Without shuffling: {_stopping(r2d)}", f"With shuffling: {_stopping(r2e)}"],
+                 f"Without shuffling: {_stopping(r2d)}", f"With shuffling: {_stopping(r2e)}",
+                 claims.expects("the validation accuracy to show fewer \"spikes\" with "
+                                "shuffling", claims.fewer_spikes(
+                                    [("without shuffling", r2d.curves["numpy"]["val/acc"][1]),
+                                     ("with shuffling", r2e.curves["numpy"]["val/acc"][1])]))],
                 figures=["task2e_shuffle"]),
         Section("Task 3b: softmax regression, loss", [_final(r3b), _stopping(r3b)],
                 figures=["task3b_loss"]),
@@ -159,11 +163,20 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
                 figures=["task3c_accuracy"]),
         Section("Task 4b: weights with and without L2 regularisation",
                 ["One 28x28 tile per digit: the model of task 3b (lambda = 0, top) and the same "
-                 "model trained with lambda = 1 (bottom), J = C + lambda ||w||^2."],
+                 "model trained with lambda = 1 (bottom), J = C + lambda ||w||^2.",
+                 claims.expects("the weights of lambda = 1 to be less noisy", "the "
+                                + claims.smoothness_statement(
+                                    [("lambda = 0", r3b.arrays["templates"]),
+                                     ("lambda = 1", r4[1.0].arrays["templates"])]))],
                 figures=["task4b_weights"]),
         Section("Tasks 4c and 4d: validation accuracy for each lambda",
                 ["Final validation accuracy: " + "; ".join(gaps) + f" (lambda = 0: "
-                 f"{pct(r3b.metrics['val/acc'])})."],
+                 f"{pct(r3b.metrics['val/acc'])}).",
+                 claims.expects("the validation accuracy to degrade with any amount of "
+                                "regularisation", claims.change_statement(
+                                    ("lambda = 0", r3b.metrics["val/acc"]),
+                                    [(f"lambda = {lam:g}", r.metrics["val/acc"])
+                                     for lam, r in r4.items()], "final validation accuracy"))],
                 [Table(["lambda", "val acc", "train acc", "sum of w squared"],
                        [[f"{lam:g}", pct(r.metrics["val/acc"]), pct(r.metrics["train/acc"]),
                          f"{_norm(r):.4g}"] for lam, r in {0.0: r3b, **r4}.items()])],

@@ -1,0 +1,67 @@
+"""The reports' result sentences follow the numbers (issue 19): made-up run numbers go into the
+sentence-making functions of compare.report.claims, and the verdicts change with them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compare.report import claims
+
+
+def test_the_stated_best_setting_is_the_best_of_the_table() -> None:
+    first = [("setting 1", 0.282), ("setting 2", 0.391), ("setting 3", 0.38)]
+    second = [("setting 1", 0.412), ("setting 2", 0.391), ("setting 3", 0.38)]
+    one, two = (claims.best_statement(t, "test accuracy") for t in (first, second))
+    assert one.startswith("Best test accuracy: setting 2 with 39.10%")
+    assert two.startswith("Best test accuracy: setting 1 with 41.20%")
+    assert "lowest: setting 1" in one and "lowest: setting 3" in two
+    tied = claims.best_statement([("a", 0.5), ("b", 0.50001)], "test accuracy")
+    assert tied == "Test accuracy: all tie at 50.00%."  # equal as the table prints them
+
+
+def test_an_oscillating_and_a_smooth_cost_curve_read_differently() -> None:
+    smooth = claims.curve_statement("The cost", [2.0, 1.9, 1.85, 1.82, 1.8])
+    wobbly = claims.curve_statement("The cost", [2.0, 2.4, 1.9, 2.5, 1.8, 2.2])
+    slight = claims.curve_statement("The cost", [2.0, 1.5, 1.51, 1.2, 1.0])
+    assert "rose in 0 of 4 epochs" in smooth and smooth.endswith("smooth.")
+    assert "oscillates" not in smooth
+    assert "rose in 3 of 5 epochs" in wobbly and wobbly.endswith("it oscillates.")
+    assert "rose in 1 of 4" in slight and "oscillates" not in slight.rsplit(":", 1)[1]
+
+
+def test_what_lambda_did_to_accuracy_is_the_measured_difference() -> None:
+    base = ("lambda 0", 0.781)
+    up = claims.change_statement(base, [("lambda 0.1", 0.782)], "test accuracy")
+    down = claims.change_statement(base, [("lambda 1", 0.75)], "test accuracy")
+    same = claims.change_statement(base, [("lambda 0.01", 0.781)], "test accuracy")
+    assert "lambda 0.1: 78.20%, +0.10 points (higher)" in up
+    assert "lambda 1: 75.00%, -3.10 points (lower)" in down
+    assert "+0.00 points (unchanged)" in same
+
+
+def _templates(noise: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 1, 8)[None, :, None, None] * np.ones((2, 8, 8, 1))
+    return np.clip(ramp + noise * rng.standard_normal(ramp.shape), 0, 1)
+
+
+def test_the_smoothness_statement_follows_the_measure() -> None:
+    noisy, clean = _templates(0.3), _templates(0.0)
+    assert claims.roughness(clean) < claims.roughness(noisy)
+    smoother = claims.smoothness_statement([("lambda 0", noisy), ("lambda 1", clean)])
+    rougher = claims.smoothness_statement([("lambda 0", clean), ("lambda 1", noisy)])
+    alike = claims.smoothness_statement([("lambda 0", noisy), ("lambda 1", noisy)])
+    assert "lambda 1 is smoother than lambda 0" in smoother
+    assert "lambda 1 is rougher than lambda 0" in rougher
+    assert "lambda 1 is about as smooth as lambda 0" in alike
+    assert f"lambda 0: {claims.roughness(noisy):.4f}" in smoother
+
+
+def test_fewer_spikes_is_counted_not_assumed() -> None:
+    spiky, steady = [0.9, 0.8, 0.92, 0.85, 0.95], [0.9, 0.91, 0.93, 0.93, 0.95]
+    fewer = claims.fewer_spikes([("without shuffling", spiky), ("with shuffling", steady)])
+    more = claims.fewer_spikes([("without shuffling", steady), ("with shuffling", spiky)])
+    assert "fell at 2 of 4" in fewer and fewer.endswith("fewer drops with shuffling")
+    assert more.endswith("more drops with shuffling")
+    line = claims.expects("fewer spikes", more)
+    assert line.startswith("The text expects fewer spikes; this run: ") and line.endswith(".")
