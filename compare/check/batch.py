@@ -14,10 +14,10 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from compare.check.result import CheckResult, SubmissionResult
+from numpy_impl.runfiles import write_text
 
 _CODE = ("compare/check", "numpy_impl", "lightning_ref")
 
@@ -72,18 +72,8 @@ class Store:
 
     def save(self, name: str, want: dict, result: SubmissionResult) -> None:
         """Write ``name``'s result atomically."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"key": want, "result": result.to_dict()}, indent=2)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path(name))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text(self.path(name), json.dumps({"key": want, "result": result.to_dict()},
+                                               indent=2))
 
 
 def from_dict(d: dict) -> SubmissionResult:

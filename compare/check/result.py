@@ -15,12 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from compare.isolation import exit_status as _exit_status
+from numpy_impl.runfiles import write_text
 
 NOTHING = "nothing to check: "  # how every check's message starts when a hand-in holds nothing
 Status = Literal["pass", "fail", "convention", "warn", "error", "skip"]
@@ -173,14 +173,8 @@ def table_terminal(results: list[SubmissionResult]) -> str:
 def write_batch(results: list[SubmissionResult], stem: Path) -> list[Path]:
     """Write ``stem``.csv, .json (every message) and .md, each whole or not at all; returns
     the paths."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    texts = {".csv": table_csv(results), ".md": table_markdown(results),
-             ".json": json.dumps([r.to_dict() for r in results], indent=2)}
-    paths = []
-    for suffix in (".csv", ".json", ".md"):
-        path = stem.parent / f"{stem.name}{suffix}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(texts[suffix])
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    texts = {".csv": table_csv(results), ".json": json.dumps([r.to_dict() for r in results],
+                                                              indent=2),
+             ".md": table_markdown(results)}
+    return [write_text(stem.parent / f"{stem.name}{suffix}", text)
+            for suffix, text in texts.items()]
