@@ -567,3 +567,33 @@ def test_a_forging_tdt4265_hand_in_gets_its_honest_grade(tmp_path: Path) -> None
     assert "BinaryModel.backward" not in grades["honest"]
     assert grades["forging"] <= grades["honest"], grades
     assert not (tmp_path / "unpickled").exists()
+
+
+def test_ctrl_c_keeps_only_grades_decided_before_it(tmp_path: Path) -> None:
+    """Ctrl-C in a batch kills the running sandboxes: what the check they cut short would
+    record (an error) is no grade, so it is not stored, and a rerun checks it again."""
+    import signal
+
+    folder = tmp_path / "handins"
+    folder.mkdir()
+    for k in range(4):  # correct hand-ins, every check: each passes all, given the time
+        (folder / f"s{k}.py").write_text(HANDWRITTEN.read_text())
+    proc = subprocess.Popen([sys.executable, "-m", "compare.check", "dd2424", "--batch",
+                             str(folder), "--jobs", "1", "--out", str(tmp_path / "grades")],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    store = tmp_path / "grades.d"
+    deadline = time.monotonic() + 120
+    while not list(store.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the next hand-in is in its checks (MiniBatchGD takes seconds)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr and "interrupted (SIGINT)" in stderr, stderr
+    kept = [json.loads(p.read_text()) for p in store.glob("*.json")]
+    assert 1 <= len(kept) < 4
+    for payload in kept:
+        statuses = {c["status"] for c in payload["result"]["checks"]}
+        assert statuses == {"pass"}, payload
+    assert f"{len(kept)} results kept" in stderr

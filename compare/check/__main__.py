@@ -25,7 +25,7 @@ from compare.check.result import (
     table_terminal,
     write_batch,
 )
-from compare.check.sandbox import MODES, best_mode, kill_all, mode_note, namespaces_work
+from compare.check.sandbox import MODES, STOPPING, best_mode, kill_all, mode_note, namespaces_work
 from compare.isolation import EXIT_USAGE, Interrupted, run_interruptible
 
 
@@ -113,7 +113,8 @@ def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict, sto
             result = _nothing(assignment, p, f"{p.name} is a link whose target does not exist",
                               options["quick"])
         result.submission = p.name
-        store.save(p.name, keys[p], result)
+        if not STOPPING.is_set():  # a check cut short by Ctrl-C is no grade to keep
+            store.save(p.name, keys[p], result)
         return result
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
@@ -123,8 +124,8 @@ def _run_batch(paths: list[Path], jobs: int, assignment: str, options: dict, sto
                            file=sys.stderr, disable=not todo or None):
             results[futures[future]] = future.result()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        kill_all()
+        kill_all()  # the running checks end at once, unsaved; then the threads are joined
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     return [results[p] for p in paths]

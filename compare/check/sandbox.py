@@ -46,6 +46,8 @@ HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker.py", "wire.py", "loader.py")
 PROJECT = ("numpy_impl", "lightning_ref", "compare", "bench")
 LIVE: set[Worker] = set()  # workers running now, killed on Ctrl-C or SIGTERM
+#: Set by :func:`kill_all`: the checker is stopping, and a check its kill cut short is no grade
+STOPPING = threading.Event()
 MAX_COPY = 512 << 20  # bytes of a hand-in's folder copied into its scratch
 PR_SET_PDEATHSIG = 1
 
@@ -399,6 +401,8 @@ class Worker:
     reply, or raises :class:`WorkerGone` (the worker is then dead)."""
 
     def __init__(self, scratch: Scratch, mode: str, limits: Limits, uid: int | None) -> None:
+        if STOPPING.is_set():
+            raise WorkerGone("the checker is stopping")
         self.scratch, self.mode, self.limits, self.uid = scratch, mode, limits, uid
         argv, cwd = command(mode, scratch, uid)
         self.stderr = tempfile.TemporaryFile()
@@ -521,6 +525,8 @@ class Worker:
 
 
 def kill_all() -> None:
-    """Kill every worker still running (Ctrl-C, SIGTERM)."""
+    """Kill every worker still running and start no more (Ctrl-C, SIGTERM): what the checks
+    that were running then record is no grade (see :data:`STOPPING`)."""
+    STOPPING.set()
     for worker in list(LIVE):
         worker.kill()
