@@ -443,3 +443,24 @@ def test_tdt4265_2020_starter_files(tmp_path: Path) -> None:
     result = check("tdt4265", folder, quick=True)
     assert {c.id: c.status for c in result.checks if c.status != "pass"} == {}, \
         result.to_text()
+
+
+# A MiniBatchGD given the training and validation sets at once, as lists, with W and b apart
+# and GDparams an object (a public hand-in's signature, seen 2026-12: miniBatchGD(X, Y, y,
+# GDparams, W, b, lamb) with X = [X_train, X_val]).
+SETS_AT_ONCE = HANDWRITTEN + '''
+
+_text_MiniBatchGD = MiniBatchGD
+
+
+def MiniBatchGD(X, Y, y, GDparams, W, b, lam):
+    return _text_MiniBatchGD(X[0], Y[0], GDparams, {"W": W, "b": b}, lam,
+                             np.random.default_rng(0))
+'''
+
+
+def test_mini_batch_gd_given_every_set_at_once_trains_in_lockstep(tmp_path: Path) -> None:
+    result = check("dd2424", handin(tmp_path, "sets", SETS_AT_ONCE))
+    minibatch = result.by_id()["MiniBatchGD"]
+    assert minibatch.status == "pass", result.to_text()
+    assert "[training, validation] lists" in minibatch.message

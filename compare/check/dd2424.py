@@ -623,7 +623,7 @@ def _to_columns(args: tuple, kwargs: dict) -> tuple[np.ndarray, np.ndarray, dict
 
 def check_mini_batch_gd(sub: Submission, opts: Options) -> CheckResult:
     """MiniBatchGD run in the worker with its gradient function recorded (unshuffled, then
-    shuffled with its own rng), replayed here through the Lightning reference."""
+    asked to shuffle with its own rng), replayed here through the Lightning reference."""
     n, eta, lam = 400, 0.01, 0.0
     d = _data(n=n)
     role = _Role(sub, "MiniBatchGD", d)
@@ -641,7 +641,8 @@ def check_mini_batch_gd(sub: Submission, opts: Options) -> CheckResult:
         record = sub.call("record_minibatch", mbgd=mbgd, grad_name=grad_name, X=X, Y=d["Y"],
                           init=init, params={"n_batch": 10, "eta": eta, "n_epochs": 5},
                           shuffle=shuffle, lam=lam, forward_name=forward_name)
-        label = "shuffled with its own rng" if shuffle else "unshuffled"
+        # what was asked, not what it did: a MiniBatchGD without a shuffle flag runs alike twice
+        label = "asked to shuffle, with its own rng" if shuffle else "asked not to shuffle"
         result = training.dd2424("MiniBatchGD", record, init, eta, lam, _to_columns)
         how = str(record.get("call", ""))
         if how.startswith("MiniBatchGD(X, Y, GDparams"):

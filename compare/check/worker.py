@@ -514,7 +514,7 @@ class Worker:
                          rng: np.random.Generator) -> list[tuple[str, Callable]]:
         """The ways MiniBatchGD is called, each returning its result and the network it was
         given (to read back what it changed in place)."""
-        def by_names(form: type) -> tuple[object, dict]:
+        def by_names(form: type, sets: bool = False) -> tuple[object, dict]:
             net = _copy(net0)
             values = {"X": X.copy(), "Y": Y.copy(), "y": labels.copy(), "X_val": X.copy(),
                       "Y_val": Y.copy(), "y_val": labels.copy(),
@@ -523,6 +523,9 @@ class Worker:
                       "eta": params["eta"], "n_batch": params["n_batch"],
                       "n_epochs": params["n_epochs"], "rng": rng, "seed": 42,
                       "shuffle": shuffle}
+            if sets:  # the data of the training and validation sets at once, as lists
+                for key in ("X", "Y", "y"):
+                    values[key] = [values[key], values[key].copy()]
             args, kwargs, _ = bind(mbgd, values)
             for k, v in kwargs.items():  # the arrays it was given, to read in-place updates
                 role = parameter_role(k)
@@ -543,10 +546,12 @@ class Worker:
         with_flag = {**params, "shuffle": shuffle}
         for form in (GDParams, GDSequence):  # GDparams a dict first, then a list
             try:
-                out.append((bind(mbgd, dict.fromkeys(
+                how = bind(mbgd, dict.fromkeys(
                     ("X", "Y", "y", "X_val", "Y_val", "y_val", "GD", "W", "b", "net", "lam",
-                     "eta", "n_batch", "n_epochs", "rng", "seed", "shuffle")))[2],
-                    lambda form=form: by_names(form)))
+                     "eta", "n_batch", "n_epochs", "rng", "seed", "shuffle")))[2]
+                out.append((how, lambda form=form: by_names(form)))
+                out.append((f"{how}, X, Y and y as [training, validation] lists",
+                            lambda form=form: by_names(form, sets=True)))
             except Unbound:
                 pass
             for gd, extra, text in ((with_flag, (rng,), "rng"), (with_flag, (), ""),
