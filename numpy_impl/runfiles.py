@@ -25,7 +25,6 @@ import numpy as np
 
 RUNS_DIR = Path("runs")
 #: Finished runs of ``python -m compare.report``, kept under a hash of their definition.
-REPORT_CACHE_DIR = RUNS_DIR / "report-cache"
 _VERSION = re.compile(r"version_(\d+)")
 
 

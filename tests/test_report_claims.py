@@ -4,8 +4,9 @@ sentence-making functions of compare.report.claims, and the verdicts change with
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from compare.report import claims
+from compare.report import claims, dd2424, runs
 
 
 def test_the_stated_best_setting_is_the_best_of_the_table() -> None:
@@ -65,3 +66,32 @@ def test_fewer_spikes_is_counted_not_assumed() -> None:
     assert more.endswith("more drops with shuffling")
     line = claims.expects("fewer spikes", more)
     assert line.startswith("The text expects fewer spikes; this run: ") and line.endswith(".")
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_each_bonus_improvement_differs_from_its_baseline_in_that_improvement_only(
+        quick: bool) -> None:
+    """DD2424 2.1: a gain is the improvement's, not a larger step's: the two resolved
+    definitions differ in the improvement's own fields and nothing else."""
+    expected = {"dd2424/bonus_all_data": {"data.split", "data.val_size"},
+                "dd2424/bonus_flip": {"data.flip"},
+                "dd2424/bonus_step_decay": {"model.init_args.lr_step_epochs"},
+                "dd2424/bonus_plateau": {"model.init_args.lr_plateau_patience"}}
+    jobs = {job.label: job for job in dd2424.jobs(quick)}
+    for _, name, base in dd2424.IMPROVEMENTS:
+        configs = [runs.resolve(jobs[n], {}, quick).config for n in (base, name)]
+        assert set(claims.differences(*configs)) == expected[name], name
+
+
+def test_differences_ignore_where_the_files_come_from() -> None:
+    base = {"data": {"root": "data", "download": False, "flip": False}, "seed_everything": 42}
+    other = {"data": {"root": "/x", "download": True, "flip": True}, "seed_everything": 42}
+    assert claims.differences(base, other) == {"data.flip": (False, True)}
+    assert claims.differences_text(base, base) == "nothing"
+
+
+def test_the_weight_norm_trend_is_read_from_the_numbers() -> None:
+    falling = claims.trend_statement("norm", "lambda", [(1.0, 0.5), (0.0, 9.0), (0.1, 2.0)])
+    assert falling.endswith("it falls at every larger lambda.")
+    mixed = claims.trend_statement("norm", "lambda", [(0.0, 9.0), (0.1, 2.0), (1.0, 3.0)])
+    assert mixed.endswith("it falls at 1 and rises at 1 of 2 larger lambda values.")

@@ -4,6 +4,7 @@ learnt templates are. Every verdict word comes from a stated measure, never from
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,11 @@ SMOOTHNESS_TOLERANCE = 0.05
 def expects(text: str, measured: str) -> str:
     """What the assignment text predicts and what this run measured, side by side."""
     return f"The text expects {text}; this run: {measured.rstrip('.')}."
+
+
+def asks(question: str, measured: str) -> str:
+    """What the assignment text asks the student to find out, and what this run measured."""
+    return f"The text asks {question}; this run: {measured.rstrip('.')}."
 
 
 def best_statement(rows: Sequence[tuple[str, float]], measure: str) -> str:
@@ -117,3 +123,67 @@ def fewer_spikes(rows: Sequence[tuple[str, Sequence[float]]]) -> str:
     verdict = ("fewer drops" if second < first else "more drops" if second > first
                else "as many drops")
     return f"{text}: {verdict} {rows[1][0]}"
+
+
+def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+#: Fields that name a run rather than decide its outcome.
+NOT_SETTINGS = ("data.download", "data.root")
+
+
+def differences(base: dict, other: dict) -> dict[str, tuple[object, object]]:
+    """Every field of two resolved experiment definitions whose value differs, as
+    ``{dotted field: (base's value, other's value)}`` (None where a field is absent); where
+    the files come from (``data.root``, ``data.download``) is not a difference."""
+    a, b = _flatten(base), _flatten(other)
+    return {key: (a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys())
+            if key not in NOT_SETTINGS and a.get(key) != b.get(key)}
+
+
+def differences_text(base: dict, other: dict) -> str:
+    """The differences as a short line, e.g. ``model.init_args.lr_step_epochs: - -> 10``."""
+    diff = differences(base, other)
+    if not diff:
+        return "nothing"
+    return "; ".join(f"{key.replace('init_args.', '')}: {'-' if old is None else old} -> "
+                     f"{'-' if new is None else new}" for key, (old, new) in diff.items())
+
+
+def gap_statement(rows: Sequence[tuple[str, float, float]],
+                  measure: str) -> tuple[str, list[float]]:
+    """Each row's gap between two accuracies (e.g. training minus test), in points."""
+    gaps = [round(100 * (high - low), 2) for _, high, low in rows]
+    text = "; ".join(f"{label}: {gap:+.2f} points" for (label, _, _), gap in zip(rows, gaps,
+                                                                               strict=True))
+    return f"{measure}: {text}", gaps
+
+
+def compare_gaps(first: tuple[str, float], second: tuple[str, float], what: str) -> str:
+    """Whether the second run's gap (in points) is smaller, larger or the same as the first's."""
+    (a_label, a), (b_label, b) = first, second
+    verdict = ("smaller than" if b < a else "larger than" if b > a else "the same as")
+    return f"{b_label}'s {what} ({b:+.2f} points) is {verdict} {a_label}'s ({a:+.2f} points)"
+
+
+def trend_statement(what: str, by: str, rows: Sequence[tuple[float, float]]) -> str:
+    """How ``what`` moved as ``by`` grew, pair by pair of rows sorted by ``by``: falls at every
+    step, rises at every step, or neither (with the count of each)."""
+    ordered = sorted(rows)
+    diffs = [b[1] - a[1] for a, b in itertools.pairwise(ordered)]
+    falls, rises = sum(d < 0 for d in diffs), sum(d > 0 for d in diffs)
+    listed = ", ".join(f"{x:g}: {y:.4g}" for x, y in ordered)
+    if diffs and falls == len(diffs):
+        verdict = f"it falls at every larger {by}"
+    elif diffs and rises == len(diffs):
+        verdict = f"it rises at every larger {by}"
+    else:
+        verdict = f"it falls at {falls} and rises at {rises} of {len(diffs)} larger {by} values"
+    return f"{what} by {by} ({listed}): {verdict}."

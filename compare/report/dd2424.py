@@ -11,18 +11,22 @@ from matplotlib.figure import Figure
 from compare.report import claims, figures
 from compare.report.content import gradient_section, parity_note, pct, runs_section
 from compare.report.document import Section, Table
-from compare.report.runs import Job, RunRecord
+from compare.report.runs import Curves, Job, RunRecord
 from numpy_impl.dd2424 import grid_points
 from numpy_impl.experiments import load_grid
 
 SETTINGS = [f"dd2424/setting{k}" for k in range(1, 5)]
-#: Exercise 2.1's improvements: (label, experiment, the run it improves on).
+#: The same run as bonus_all_data with eta 0.01, the step size both decays start from: their
+#: baseline, so that each differs from it in the decay alone.
+ALL_DATA, ALL_DATA_ETA = "dd2424/bonus_all_data", "dd2424/bonus_all_data_eta0.01"
+EXTRA_JOBS = [Job(ALL_DATA, (("model.lr", 0.01),), ALL_DATA_ETA)]
+#: Exercise 2.1's improvements: (label, run, the baseline it is compared with). Each differs
+#: from its baseline in the one thing it improves (the table says what, from the definitions).
 IMPROVEMENTS = [
-    ("(a) all five batches for training", "dd2424/bonus_all_data", "dd2424/setting2"),
-    ("(b) horizontal flips", "dd2424/bonus_flip", "dd2424/bonus_all_data"),
-    ("(d) step decay, eta / 10 every 10 epochs", "dd2424/bonus_step_decay",
-     "dd2424/bonus_all_data"),
-    ("(d) eta / 10 on a validation plateau", "dd2424/bonus_plateau", "dd2424/bonus_all_data"),
+    ("(a) all five batches for training", ALL_DATA, "dd2424/setting2"),
+    ("(b) horizontal flips", "dd2424/bonus_flip", ALL_DATA),
+    ("(d) step decay, eta / 10 every 10 epochs", "dd2424/bonus_step_decay", ALL_DATA_ETA),
+    ("(d) eta / 10 on a validation plateau", "dd2424/bonus_plateau", ALL_DATA_ETA),
 ]
 GRID = "dd2424_bonus"
 MULTI_BCE, SOFTMAX = "dd2424/bonus_multi_bce", "dd2424/setting2"
@@ -46,8 +50,8 @@ def _grid_name(point: Mapping[str, Any]) -> str:
 
 def jobs(quick: bool) -> list[Job]:
     """Every run the report needs: the four settings, the bonus runs, the grid points."""
-    bonus = [experiment for _, experiment, _ in IMPROVEMENTS] + [MULTI_BCE]
-    return [Job(name) for name in SETTINGS + bonus] + grid_jobs(quick)
+    bonus = [name for _, name, _ in IMPROVEMENTS if name != ALL_DATA_ETA] + [MULTI_BCE]
+    return [Job(name) for name in SETTINGS + bonus] + EXTRA_JOBS + grid_jobs(quick)
 
 
 def _setting_label(record: RunRecord) -> str:
@@ -161,60 +165,111 @@ def _settings_claims(records: Mapping[str, RunRecord]) -> list[str]:
     return text
 
 
+def _short(record: RunRecord) -> str:
+    """A run's name without the text's prefix, with its step size: ``bonus_flip (eta 0.001)``."""
+    return f"{record.name.rpartition('/')[2]} (eta {record.init_arg('lr'):g})"
+
+
+def _train_test_gap(record: RunRecord) -> float:
+    return record.metrics["train/acc"] - record.metrics["test/acc"]
+
+
 def _bonus(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section:
-    """Exercise 2.1: each improvement's test accuracy and gain, the grid search, the curves."""
-    rows, labels, values = [], [], []
+    """Exercise 2.1: each improvement against a baseline that differs from it in that one
+    thing (what differs is read from the two definitions), the grid search, the curves."""
+    rows, pairs, gains = [], [], []
     for label, name, base in IMPROVEMENTS:
-        record = records[name]
-        gain = record.metrics["test/acc"] - records[base].metrics["test/acc"]
-        rows.append([label, name.rpartition("/")[2], *_test_accuracies(record),
-                     f"{100 * gain:+.2f} vs {base.rpartition('/')[2]}"])
-        labels.append(label)
-        values.append(record.metrics["test/acc"])
+        record, baseline = records[name], records[base]
+        gain = record.metrics["test/acc"] - baseline.metrics["test/acc"]
+        gains.append((label, gain, baseline))
+        rows.append([label, _short(record), _short(baseline),
+                     claims.differences_text(baseline.experiment, record.experiment),
+                     *_test_accuracies(record), pct(baseline.metrics["test/acc"]),
+                     f"{100 * gain:+.2f}"])
+        pairs.append((label, f"baseline: {_short(baseline)}", baseline.metrics["test/acc"],
+                      record.metrics["test/acc"]))
     grid = sorted((r for n, r in records.items() if n.startswith("grid/")),
                   key=lambda r: -r.metrics["val/acc"])
-    best = grid[0]
-    gain = best.metrics["test/acc"] - records["dd2424/bonus_all_data"].metrics["test/acc"]
+    best, grid_base = grid[0], records[ALL_DATA]
+    gain = best.metrics["test/acc"] - grid_base.metrics["test/acc"]
     rows.append(["(c) grid search, best by validation accuracy", best.name.removeprefix("grid/"),
-                 pct(best.metrics["test/acc"]), "-",
-                 f"{100 * gain:+.2f} vs bonus_all_data"])
-    baseline = records["dd2424/setting2"]
-    figs["bonus_test_accuracy"] = figures.bars_figure(
-        "Exercise 2.1: test accuracy of each improvement",
-        ["setting 2 (baseline)", *labels, "(c) grid search best"],
-        [baseline.metrics["test/acc"], *values, best.metrics["test/acc"]], "test accuracy",
-        parity_note([records[n] for _, n, _ in IMPROVEMENTS], curves=False)
-        + "; grid: NumPy only")
+                 _short(grid_base), claims.differences_text(grid_base.experiment,
+                                                            best.experiment),
+                 pct(best.metrics["test/acc"]), "-", pct(grid_base.metrics["test/acc"]),
+                 f"{100 * gain:+.2f}"])
+    pairs.append(("(c) grid search best", f"baseline: {_short(grid_base)}",
+                  grid_base.metrics["test/acc"], best.metrics["test/acc"]))
+    compared = [records[n] for _, n, _ in IMPROVEMENTS] + [records[b] for _, _, b in IMPROVEMENTS]
+    figs["bonus_test_accuracy"] = figures.paired_bars_figure(
+        "Exercise 2.1: test accuracy of each improvement and of its baseline (which differs "
+        "from it in that improvement only; the grid search in lambda, eta and n_batch)",
+        pairs, "test accuracy",
+        parity_note(compared, curves=False) + "; grid: NumPy only")
     figs["bonus_val_accuracy"] = figures.comparison_figure(
-        "Exercise 2.1: validation accuracy per epoch of each improvement",
-        {"setting 2": baseline.curves,
-         **{label: records[name].curves for label, name, _ in IMPROVEMENTS}},
+        "Exercise 2.1: validation accuracy per epoch of each improvement and its baseline",
+        {_short(records[n]): records[n].curves
+         for n in dict.fromkeys(n for _, name, base in IMPROVEMENTS for n in (base, name))},
         "val/acc", "validation accuracy", "epoch",
-        parity_note([baseline] + [records[n] for _, n, _ in IMPROVEMENTS]))
+        parity_note(compared))
     figs["bonus_grid_search"] = figures.bars_figure(
         "Exercise 2.1c: grid search over lambda, eta and n_batch (validation accuracy)",
         [r.name.removeprefix("grid/") for r in grid], [r.metrics["val/acc"] for r in grid],
         "validation accuracy", "NumPy only; the best point in orange", highlight=0)
-    best_overall = max((records[n] for _, n, _ in IMPROVEMENTS), key=lambda r: r.metrics[
-        "test/acc"])
+    largest = max(gains, key=lambda g: g[1])
+    if round(100 * largest[1], 2) > 0:
+        gain_text = (f"Largest gain over its own baseline: {largest[0]}, "
+                     f"{100 * largest[1]:+.2f} points over {_short(largest[2])}.")
+    else:
+        gain_text = ("None of the improvements raised the test accuracy over its own "
+                     f"baseline (largest change: {100 * largest[1]:+.2f} points, {largest[0]}).")
+    flip, flip_base = records["dd2424/bonus_flip"], records[ALL_DATA]
+    _, grid_gaps = claims.gap_statement(
+        [(r.name.removeprefix("grid/"), r.metrics["train/acc"], r.metrics["test/acc"])
+         for r in grid], "training minus test accuracy")
+    worst = grid[int(max(range(len(grid)), key=lambda i: grid_gaps[i]))]
     return Section("Exercise 2.1: improving the network", [
-        "Each improvement's test accuracy and its gain over the run it builds on (all five "
-        "batches over setting 2's parameters; flips, decay and the grid search over all five "
-        "batches). The grid runs every combination of lambda, eta and n_batch from the same "
-        "initialisation and picks the best validation accuracy.",
-        f"Best test accuracy of the improvements: {pct(best_overall.metrics['test/acc'])} "
-        f"({best_overall.name}); grid search best: {pct(best.metrics['test/acc'])} "
-        f"({best.name.removeprefix('grid/')})."],
-        [Table(["improvement", "run", "test acc (NumPy)", "test acc (Lightning)", "gain (points)"],
-               rows),
-         Table(["grid point", "val acc", "test acc"],
+        "Each improvement is compared with a baseline that differs from it in that improvement "
+        "alone: all five batches with setting 2, flips with all five batches, and both decays "
+        "with all five batches trained at the step size they start from (eta 0.01, no decay). "
+        "The 'differs' column lists every field of the two definitions that differs. The grid "
+        "runs every combination of lambda, eta and n_batch from the same initialisation and "
+        "picks the best validation accuracy.",
+        claims.best_statement(
+            [(label, records[name].metrics["test/acc"]) for label, name, _ in IMPROVEMENTS]
+            + [("(c) the grid search's best point", best.metrics["test/acc"])],
+            "test accuracy (NumPy) of the improvements") + " " + gain_text,
+        claims.expects(
+            "flips to reduce over-fitting at the very least (the gap between training and test "
+            "accuracy)", claims.compare_gaps(
+                (_short(flip_base), round(100 * _train_test_gap(flip_base), 2)),
+                (_short(flip), round(100 * _train_test_gap(flip), 2)),
+                "training minus test accuracy")),
+        claims.expects(
+            "not too much over-fitting in the grid, the model being simple",
+            f"the largest gap between training and test accuracy over the grid is "
+            f"{max(grid_gaps):+.2f} points ({worst.name.removeprefix('grid/')})")],
+        [Table(["improvement", "run", "baseline", "differs", "test acc (NumPy)",
+                "test acc (Lightning)", "baseline test acc", "gain (points)"], rows),
+         Table(["grid point", "val acc", "test acc", "train - test acc (points)"],
                [[r.name.removeprefix("grid/"), pct(r.metrics["val/acc"]),
-                 pct(r.metrics["test/acc"])] for r in grid], "The grid, best first.")],
+                 pct(r.metrics["test/acc"]), f"{g:+.2f}"] for r, g in zip(grid, grid_gaps,
+                                                                          strict=True)],
+               "The grid, best validation accuracy first.")],
         figures=["bonus_test_accuracy", "bonus_val_accuracy", "bonus_grid_search"])
 
 
+def _relative_loss(record: RunRecord) -> Curves:
+    """A run's training and validation loss curves (both sides) divided by its own training
+    loss after the first epoch, so that losses on different scales share one axis."""
+    start = record.curves["numpy"]["train/loss"][1][0]
+    return {side: {tag: (x, [v / start for v in y]) for tag, (x, y) in tags.items()
+                   if tag in ("train/loss", "val/loss")}
+            for side, tags in record.curves.items()}
+
+
 def _multi_bce(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Section:
-    """Exercise 2.2: multiple binary cross-entropy against softmax + cross-entropy."""
+    """Exercise 2.2: multiple binary cross-entropy against softmax + cross-entropy, over-fitting
+    measured on scales the two losses share (accuracy gaps; each loss over its own start)."""
     bce, softmax = records[MULTI_BCE], records[SOFTMAX]
     pair = {f"softmax + cross-entropy (setting 2, eta {softmax.init_arg('lr'):g})": softmax,
             f"sigmoid + multiple BCE (eta {bce.init_arg('lr'):g})": bce}
@@ -222,18 +277,44 @@ def _multi_bce(records: Mapping[str, RunRecord], figs: dict[str, Figure]) -> Sec
         "Exercise 2.2: probability of the ground-truth class, test images",
         {label: (r.arrays["p_true"], r.arrays["correct"]) for label, r in pair.items()},
         parity_note(pair.values(), curves=False))
+    relative = {label: _relative_loss(r) for label, r in pair.items()}
+    values = [v for curves in relative.values() for tags in curves.values()
+              for _, y in tags.values() for v in y]
+    pad = 0.08 * (max(values) - min(values) or 1.0)
+    shared = (min(values) - pad, max(values) + pad)  # one scale for both panels
     figs["multi_bce_loss"] = figures.train_val_figure(
-        "Exercise 2.2: training and validation loss of each loss function",
-        [(r.curves, "loss", "loss", None, label) for label, r in pair.items()], "epoch",
-        parity_note(pair.values()))
-    rows = [[label, *_test_accuracies(r), f"{r.metrics['train/loss'] - r.metrics['val/loss']:+.4f}",
-             pct(r.metrics["train/acc"] - r.metrics["test/acc"])] for label, r in pair.items()]
+        "Exercise 2.2: training and validation loss of each loss function, each divided by "
+        "its own training loss after the first epoch (the two losses have different scales)",
+        [(curves, "loss", "loss / training loss after epoch 1", shared, label)
+         for label, curves in relative.items()], "epoch", parity_note(pair.values()))
+
+    def loss_gap(r: RunRecord) -> float:
+        return (r.metrics["val/loss"] - r.metrics["train/loss"]) / r.curves["numpy"][
+            "train/loss"][1][0]
+
+    rows = [[label, *_test_accuracies(r),
+             f"{100 * (r.metrics['train/acc'] - r.metrics['val/acc']):+.2f}",
+             f"{100 * _train_test_gap(r):+.2f}", f"{loss_gap(r):+.4f}"]
+            for label, r in pair.items()]
+    (s_label, _), (b_label, _) = pair.items()
     return Section("Exercise 2.2: sigmoid and multiple binary cross-entropy", [
         "With p = sigmoid(s) and the loss of eq. 14, dl/ds = (p - y) / K for each image (the "
         "softmax + cross-entropy gradient is p - y): the same code with the 1/K factor, which is "
         "why eta is ten times larger.",
-        "Over-fitting shows as the gap between the training and the validation loss, and between "
-        "training and test accuracy (the table's last two columns)."],
+        "The two losses have different scales (log 10 and log 2 at zero scores), so "
+        "over-fitting is measured where they share one: the gaps between training and "
+        "validation and between training and test accuracy, in points, and the validation "
+        "minus the training loss as a share of each model's own training loss after the first "
+        "epoch (the figure draws each loss on that scale).",
+        claims.asks(
+            "whether more or less over-fitting occurs with the multiple BCE loss",
+            claims.compare_gaps(
+                ("softmax + cross-entropy", round(100 * _train_test_gap(softmax), 2)),
+                ("multiple BCE", round(100 * _train_test_gap(bce), 2)),
+                "training minus test accuracy")
+            + f"; the relative loss gap is {loss_gap(softmax):+.4f} ({s_label}) and "
+            f"{loss_gap(bce):+.4f} ({b_label})")],
         [Table(["model", "test acc (NumPy)", "test acc (Lightning)",
-                "train - val loss", "train - test acc"], rows)],
+                "train - val acc (points)", "train - test acc (points)",
+                "(val - train loss) / first train loss"], rows)],
         figures=["multi_bce_histograms", "multi_bce_loss"])

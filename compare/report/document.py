@@ -1,22 +1,44 @@
 """A report as sections (one per task), written twice from the same content: report.md with the
-figures linked as PNG files, and report.pdf (matplotlib's PdfPages) on A4 pages, where every
+figures linked as PNG files, and report.pdf (reportlab's platypus) on A4 pages, where every
 section opens a page of its own with its text, tables and figures."""
 
 from __future__ import annotations
 
-import textwrap
+import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    TableStyle,
+)
+from reportlab.platypus import Table as PlatypusTable
 
-PAGE = (8.27, 11.69)  # A4, inches
-MARGIN, LINE = 0.07, 0.0165  # as fractions of the page
-WRAP = 92
+MARGIN = 1.8 * cm  # every side of the A4 page
+CELL_SIZE, CELL_PAD = 8.5, 4.0  # table text (pt) and the padding left and right of it
+MIN_COLUMN = 1.6 * cm  # where the columns do not fit: each starts here (or at its natural width)
+CUT_WORD = 2.0  # what a word cut over two lines costs when columns share the width, in lines
+PLACEHOLDERS = {"", "-", "\u2013", "\u2014", "n/a", "NaN", "nan"}  # no number: any column
+NUMBER = re.compile(r"[+\-\u2212]?(\d[\d,]*\.?\d*|\.\d+)(e[+\-]?\d+)?%?", re.IGNORECASE)
 
 
 @dataclass
@@ -32,15 +54,6 @@ class Table:
                  "| " + " | ".join("---" for _ in self.header) + " |"]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(([f"*{self.caption}*", ""] if self.caption else []) + lines)
-
-    def text(self) -> list[str]:
-        """The table in fixed-width columns, for the PDF's text pages."""
-        rows = [list(self.header), *map(list, self.rows)]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(self.header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                 for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return lines
 
 
 @dataclass
@@ -72,63 +85,179 @@ def write_markdown(path: Path, title: str, sections: Sequence[Section]) -> None:
 
 def write_pdf(path: Path, title: str, sections: Sequence[Section],
               figures: Mapping[str, Figure]) -> int:
-    """report.pdf on A4 pages: every section starts a page with its text and tables, its
-    figures below (a new page where the next one does not fit); the first page carries the
-    report's title. Returns the number of pages."""
+    """report.pdf on A4 pages (reportlab's platypus): every section starts a page with its
+    text, its tables (cells wrapped to columns that share the page's width, the header row
+    repeated where a table runs onto the next page) and its figures at the text's width; the
+    first page carries the report's title, which is also the PDF's title. Returns the number
+    of pages."""
+    styles = _styles()
+    doc = SimpleDocTemplate(str(path), pagesize=A4, title=title, author="compare.report",
+                            leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                            bottomMargin=MARGIN)
+    width, height = doc.width, doc.height
+    story: list[Flowable] = [Paragraph(escape(title), styles["title"])]
+    for i, section in enumerate(sections):
+        if i:
+            story.append(PageBreak())
+        story.append(Paragraph(escape(section.title), styles["heading"]))
+        story += [Paragraph(escape(p), styles["body"]) for p in section.paragraphs]
+        for table in section.tables:
+            story += _table(table, width, height, styles)
+        story += [_image(figures[name], width, height) for name in section.figures]
     pages = 0
-    with PdfPages(path) as pdf:
-        for i, section in enumerate(sections):
-            for page in _pages(title if i == 0 else None, section, figures):
-                pdf.savefig(page)
-                plt.close(page)
-                pages += 1
+
+    def footer(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
+        nonlocal pages
+        pages = max(pages, canvas.getPageNumber())
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.setFillColor(colors.grey)
+        canvas.drawCentredString(A4[0] / 2, MARGIN / 2, str(canvas.getPageNumber()))
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return pages
 
 
-def _pixels(fig: Figure) -> np.ndarray:
-    fig.set_dpi(150)
-    fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontName="Helvetica", fontSize=10,
+                          leading=13.5, spaceAfter=6)
+    cell = ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_SIZE + 2,
+                          spaceAfter=0)
+    return {
+        "title": ParagraphStyle("title", parent=base["Title"], fontSize=17, leading=21,
+                                alignment=TA_LEFT, spaceAfter=14),
+        "heading": ParagraphStyle("heading", parent=base["Heading1"], fontSize=14, leading=18,
+                                  spaceBefore=0, spaceAfter=8),
+        "body": body,
+        "caption": ParagraphStyle("caption", parent=body, fontName="Helvetica-Oblique",
+                                  spaceBefore=4, spaceAfter=4),
+        "cell": cell,
+        "cell_right": ParagraphStyle("cell_right", parent=cell, alignment=TA_RIGHT),
+        "header": ParagraphStyle("header", parent=cell, fontName="Helvetica-Bold"),
+        "header_right": ParagraphStyle("header_right", parent=cell, fontName="Helvetica-Bold",
+                                       alignment=TA_RIGHT),
+    }
 
 
-def _pages(title: str | None, section: Section, figures: Mapping[str, Figure]) -> list[Figure]:
-    """The section laid out top to bottom: paragraphs wrapped, tables in a fixed-width font,
-    then each figure at the page's width; a new page when the next item does not fit."""
-    items: list[tuple[str, str]] = []  # (kind, line)
-    if title:
-        items += [("title", line) for line in textwrap.wrap(title, 48)] + [("gap", "")]
-    items += [("heading", line) for line in textwrap.wrap(section.title, 55)] + [("gap", "")]
-    for paragraph in section.paragraphs:
-        items += [("text", line) for line in textwrap.wrap(paragraph, WRAP)] + [("gap", "")]
-    for table in section.tables:
-        if table.caption:
-            items += [("text", line) for line in textwrap.wrap(table.caption, WRAP)]
-        items += [("table", line) for line in table.text()] + [("gap", "")]
-    styles = {"title": {"fontsize": 16, "weight": "bold"},
-              "heading": {"fontsize": 14, "weight": "bold"},
-              "text": {"fontsize": 10}, "gap": {"fontsize": 10},
-              "table": {"fontsize": 6.5, "family": "monospace"}}
-    heights = {"title": 1.7, "heading": 1.5, "text": 1.0, "gap": 0.6, "table": 0.85}
-    pages: list[Figure] = []
-    y = 0.0
+def _numeric(cells: Sequence[str]) -> bool:
+    """Whether a column holds numbers (placeholders such as ``-`` aside): right-aligned."""
+    filled = [c.strip() for c in cells if c.strip() not in PLACEHOLDERS]
+    return bool(filled) and all(NUMBER.fullmatch(c) for c in filled)
 
-    def room(height: float) -> None:
-        nonlocal y
-        if not pages or y - height < MARGIN:
-            pages.append(plt.figure(figsize=PAGE))
-            y = 1 - MARGIN
 
-    for kind, line in items:
-        room(heights[kind] * LINE)
-        y -= heights[kind] * LINE
-        pages[-1].text(MARGIN, y, line, va="bottom", **styles[kind])
-    width = 1 - 2 * MARGIN
-    for name in section.figures:
-        image = _pixels(figures[name])
-        height = width * image.shape[0] / image.shape[1] * PAGE[0] / PAGE[1]
-        room(height + LINE)
-        y -= height + LINE
-        ax = pages[-1].add_axes((MARGIN, y, width, height))
-        ax.imshow(image, interpolation="lanczos")
-        ax.set_axis_off()
-    return pages
+def _widths(columns: Sequence[Sequence[str]], width: float) -> list[float]:
+    """Column widths that add up to at most ``width``: each column's natural width (its
+    longest cell on one line) where they all fit; otherwise, from MIN_COLUMN each (or less
+    where a column needs less), the width is handed out a step at a time to the column
+    where it helps most for its width: the table's height in lines (and a little every
+    cell's), a word cut over two lines counting CUT_WORD lines more; where nothing helps,
+    to the column furthest from its natural width."""
+    pad = 2 * CELL_PAD + 1  # and a point of slack: a cell exactly as wide would wrap
+    space = stringWidth(" ", "Helvetica", CELL_SIZE)
+    cells = [[[stringWidth(w, "Helvetica-Bold" if r == 0 else "Helvetica", CELL_SIZE)
+               for w in c.split()] for r, c in enumerate(col)] for col in columns]
+    natural = [max(sum(ws) + space * max(len(ws) - 1, 0) for ws in col) + pad for col in cells]
+    if sum(natural) <= width:
+        return natural
+    widths = [min(n, MIN_COLUMN) for n in natural]
+    if sum(widths) >= width:
+        return [w * width / sum(widths) for w in widths]
+
+    def lines(i: int, w: float) -> list[tuple[int, int]]:  # per row: (lines, cut words)
+        return [_lines(ws, w - pad, space) for ws in cells[i]]
+
+    def cost(table: list[list[tuple[int, int]]]) -> float:
+        rows = list(zip(*table, strict=True))
+        return (sum(max(n for n, _ in row) for row in rows)
+                + 0.05 * sum(n for row in rows for n, _ in row)
+                + CUT_WORD * sum(c for row in rows for _, c in row))
+
+    table = [lines(i, w) for i, w in enumerate(widths)]
+    step = width / 80
+    while (spare := width - sum(widths)) > 1e-6:
+        now = cost(table)
+        best, best_key, best_width, best_lines = -1, (0.0, 0.0), 0.0, table[0]
+        for i in range(len(cells)):
+            room = min(natural[i] - widths[i], spare)
+            if room <= 1e-6:
+                continue
+            for grow in {min(k * step, room) for k in range(1, 9)} | {room}:
+                trial = lines(i, widths[i] + grow)
+                key = ((now - cost([*table[:i], trial, *table[i + 1:]])) / grow,
+                       (natural[i] - widths[i]) / natural[i])
+                if best < 0 or key > best_key:
+                    best, best_key, best_width, best_lines = i, key, widths[i] + grow, trial
+        if best < 0:
+            break
+        if best_key[0] <= 0:  # nothing helps any more: a step to the one furthest from natural
+            best_width = min(widths[best] + step, natural[best], widths[best] + spare)
+            best_lines = lines(best, best_width)
+        widths[best], table[best] = best_width, best_lines
+    return widths
+
+
+def _lines(words: Sequence[float], width: float, space: float) -> tuple[int, int]:
+    """How many lines a cell's words (their widths) take at ``width``, and how many words
+    wider than a line are cut over lines (as reportlab does)."""
+    lines, cuts, x = 1, 0, 0.0
+    for w in words:
+        if w > width:
+            pieces = int(-(-w // max(width, 1.0)))
+            lines, cuts = lines + (1 if x else 0) + pieces - 1, cuts + 1
+            x = w - (pieces - 1) * width
+        elif x and x + space + w > width:
+            lines, x = lines + 1, w
+        else:
+            x = x + space + w if x else w
+    return lines, cuts
+
+
+def _table(table: Table, width: float, height: float,
+           styles: Mapping[str, ParagraphStyle]) -> list[Flowable]:
+    """The table with its caption above it: cells as Paragraphs (wrapped inside columns
+    that fit ``width``), numbers right-aligned, the header repeated on every page it runs
+    onto; a table that fits a page is kept on one page."""
+    rows = [list(table.header), *map(list, table.rows)]
+    columns = [[row[i] if i < len(row) else "" for row in rows]
+               for i in range(len(table.header))]
+    right = [_numeric(col[1:]) for col in columns]
+    data = [[Paragraph(escape(cells[i]), styles[("cell" if r else "header")
+                                                + ("_right" if right[i] else "")])
+             for i in range(len(columns))] for r, cells in enumerate(zip(*columns, strict=True))]
+    flowable = PlatypusTable(data, colWidths=_widths(columns, width), repeatRows=1, hAlign="LEFT")
+    flowable.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f9")]),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#7f8da3")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c5ccd6")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    parts: list[Flowable] = [Spacer(1, 4)]
+    if table.caption:
+        parts.append(Paragraph(escape(table.caption), styles["caption"]))
+    parts += [flowable, Spacer(1, 8)]
+    if sum(p.wrap(width, height)[1] for p in parts) <= height:
+        return [KeepTogether(parts)]
+    # too long for one page: it breaks across pages, but starts where a few rows fit
+    return [CondPageBreak(height / 4), *parts]
+
+
+def _image(fig: Figure, width: float, height: float) -> Image:
+    """The figure as a PNG (150 dpi) at the text's width, scaled down to the page's height
+    where it would be taller."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    buf.seek(0)
+    w, h = ImageReader(buf).getSize()
+    buf.seek(0)
+    scale = min(width / w, (height - 12) / h)
+    image = Image(buf, width=w * scale, height=h * scale)
+    image.hAlign = "CENTER"
+    image.spaceBefore = 6
+    return image

@@ -224,3 +224,26 @@ def bars_figure(title: str, labels: Sequence[str], values: Sequence[float], xlab
     ax.set(xlabel=xlabel)
     ax.grid(alpha=0.3, axis="x")
     return fig
+
+
+def paired_bars_figure(title: str, pairs: Sequence[tuple[str, str, float, float]],
+                       xlabel: str, note: str | None = None) -> Figure:
+    """Horizontal bars in pairs, one pair per ``(label, baseline label, baseline value,
+    value)``: the baseline's bar in grey under the run's in colour, each value written at its
+    end (DD2424 2.1: each improvement beside the run it differs from in that improvement)."""
+    height = max(TALL, 0.75 * len(pairs) + 1.8)
+    fig, (ax,) = _figure(title, note, height=height)
+    ticks, names = [], []
+    for i, (label, base_label, base, value) in enumerate(pairs):
+        y = 2.4 * (len(pairs) - 1 - i)
+        ax.barh(y + 0.5, value, color=COLORS[0], height=0.9)
+        ax.barh(y - 0.5, base, color="0.7", height=0.9)
+        for yy, v in ((y + 0.5, value), (y - 0.5, base)):
+            ax.text(v, yy, f" {v:.4f}", va="center", fontsize=9)
+        ticks += [y + 0.5, y - 0.5]
+        names += [label, base_label]
+    ax.set_yticks(ticks, names, fontsize=9)
+    ax.set_xlim(0, max([v for p in pairs for v in p[2:]], default=1.0) * 1.15 or 1.0)
+    ax.set(xlabel=xlabel)
+    ax.grid(alpha=0.3, axis="x")
+    return fig

@@ -49,6 +49,9 @@ CACHE_DIR = LOG_DIR.parent / CACHE_NAME
 QUICK_OVERRIDES: dict[str, Any] = {"trainer.max_epochs": 1}
 QUICK_VAL_SIZE = 100
 SIDES = ("numpy", "lightning")
+#: What a cached record holds; raised whenever that changes (2: Lightning's whole-training-set
+#: loss and cost per epoch), so that an older entry is trained again rather than drawn short.
+RECORD_VERSION = 2
 
 Series = tuple[list[float], list[float]]
 Curves = dict[str, dict[str, Series]]
@@ -157,18 +160,20 @@ def run_name(job: Job, exp: Experiment, quick: bool) -> str:
     with ``_quick`` for a shortened run."""
     args = exp.config["model"]["init_args"]
     rate = "eta" if exp.text == "dd2424" else "lr"
-    parts = [job.label] + [f"{short}{args[key]:g}" for short, key in ((rate, "lr"), ("lam", "lam"))
-                           if isinstance(args.get(key), int | float)]
+    values = [f"{short}{args[key]:g}" for short, key in ((rate, "lr"), ("lam", "lam"))
+              if isinstance(args.get(key), int | float)]
+    parts = [job.label] + [v for v in values if v not in job.label]  # said once
     return "_".join(parts) + ("_quick" if quick else "")
 
 
 def cache_key(exp: Experiment, quick: bool, parity: bool) -> str:
     """A hash of everything that decides a run's outcome: the resolved definition (without
-    ``data.download``, which only says how the files arrive), quick mode and whether the
-    Lightning side runs."""
+    ``data.download``, which only says how the files arrive), quick mode, whether the
+    Lightning side runs, and what a record holds (:data:`RECORD_VERSION`)."""
     config = json.loads(json.dumps(exp.config, default=str))
     config.get("data", {}).pop("download", None)
-    text = json.dumps({"config": config, "quick": quick, "parity": parity}, sort_keys=True)
+    text = json.dumps({"config": config, "quick": quick, "parity": parity,
+                       "record": RECORD_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -218,12 +223,14 @@ def lightning_curves(exp: Experiment, log_dir: Path, steps_per_epoch: int) -> di
     """The Lightning reference's curves from compare's TensorBoard run, on the NumPy curves'
     x axis: gradient steps for TDT4265; for DD2424 epochs, a value logged after update s (from
     0) at epoch (s + 1) / steps_per_epoch. DD2424's per-step ``train/loss`` and ``train/cost``
-    (each step's batch; the NumPy history has the whole training set per epoch) become
-    ``batch/loss`` and ``batch/cost``."""
+    (each step's batch) become ``batch/loss`` and ``batch/cost``, and the whole training set's
+    ``train/full_loss`` and ``train/full_cost`` of each validation (once per epoch) become
+    ``train/loss`` and ``train/cost``, as in the NumPy history."""
     curves = read_curves(log_dir).get("lightning", {})
     if exp.text == "tdt4265":
         return curves
-    per_step = {"train/loss": "batch/loss", "train/cost": "batch/cost"}
+    per_step = {"train/loss": "batch/loss", "train/cost": "batch/cost",
+                "train/full_loss": "train/loss", "train/full_cost": "train/cost"}
     return {per_step.get(tag, tag): ([(s + 1) / steps_per_epoch for s in x], y)
             for tag, (x, y) in curves.items()}
 

@@ -184,7 +184,10 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
         Section("Task 4e: the length of the weights against lambda",
                 ["||w||^2 of every weight (bias row included, as the L2 term R(w) of this "
                  "project counts it) after training, for each lambda of task 4c; the dashed "
-                 "line is the unregularised model of task 3b."],
+                 "line is the unregularised model of task 3b.",
+                 claims.asks("what one observes", claims.trend_statement(
+                     "||w||^2 after training", "lambda",
+                     [(lam, _norm(r)) for lam, r in {0.0: r3b, **r4}.items()]))],
                 figures=["task4e_weight_norm"]),
     ]
     return sections, figs
