@@ -11,13 +11,20 @@ the matching hook and hands both sides' values to :class:`Lockstep`:
   rate, the batch's loss and cost J as the module logged them, and every ``param.grad``;
 * ``on_train_batch_end``: every parameter after the update;
 * after every validation, :meth:`Lockstep.validation` with the step and Lightning's
-  ``callback_metrics`` (``val/loss``, ``val/cost``, ``val/acc``, ``train/acc``): the NumPy side
+  ``callback_metrics`` (:data:`VALIDATION_KEYS`: ``val/loss``, ``val/cost``, ``val/acc``, and
+  the whole training set's ``train/acc``, ``train/full_loss``, ``train/full_cost``): the NumPy side
   must have validated after the same update, with the same values. Lightning's own loop (the
   "epoch" rule) is compared at ``on_validation_end``; the "starter" rule
   (:class:`lightning_ref.callbacks.StarterValidation`, which runs after this callback's
   ``on_train_batch_end``) at the next hook, ``on_train_batch_start`` of the next step or
   ``on_train_end``;
 * ``on_test_end``: the test metrics against the NumPy side's final weights on the test set.
+
+The NumPy run gets the same tags at the same steps as the Lightning run: the curves of each
+record, ``weights/squared_norm`` at every validation, ``epoch`` wherever Lightning writes it
+(every update and the test log; :class:`lightning_ref.loggers.TextTensorBoardLogger` writes
+it once per step), and the texts' figures (:mod:`lightning_ref.figures`) drawn from the NumPy
+side's final weights by NumPy code (:meth:`Lockstep.templates`, :meth:`Lockstep.test`).
 
 A paused run (:mod:`compare.pause`) ends at a batch's start, where the NumPy side hands over its
 checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing the
@@ -46,14 +53,18 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
-from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
+from torch.utils.tensorboard import summary as tb_summary
 
 from compare.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
 from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
+from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
+from lightning_ref.loggers import EPOCH_TAG, TextTensorBoardLogger
+from numpy_impl import functional as F
+from numpy_impl.models import MODELS, UniformModel, class_templates
 from numpy_impl.runfiles import new_version_dir
 from numpy_impl.steps import StepRecord, ValidationRecord
 from numpy_impl.tensorboard import EventWriter, write_hparams
@@ -62,7 +73,8 @@ PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_err
 #: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
 #: round-off (~1e-16), instead of at minus infinity.
 PARITY_LOG10_FLOOR = -18.0
-VALIDATION_KEYS = ("val/loss", "val/cost", "val/acc", "train/acc")
+VALIDATION_KEYS = ("val/loss", "val/cost", "val/acc", "train/acc", "train/full_loss",
+                   "train/full_cost")
 TEST_KEYS = ("test/loss", "test/cost", "test/acc")
 
 
@@ -73,6 +85,13 @@ class Curves(Protocol):
     def numpy(self, values: Mapping[str, float], step: int) -> None: ...
 
     def parity(self, max_rel_error: float, step: int) -> None: ...
+
+    def numpy_images(self, tag: str, images: np.ndarray, step: int) -> None: ...
+
+    def numpy_histogram(self, tag: str, values: np.ndarray, step: int) -> None: ...
+
+
+SQUARED_NORM_TAG = "weights/squared_norm"
 
 
 class Lockstep:
@@ -99,6 +118,7 @@ class Lockstep:
         self.current: StepRecord | None = None
         self.final: EndRecord | None = None
         self.kept: StateRecord | None = None
+        self.last_epoch: int | None = None  # the epoch of the NumPy side's latest update
         self._step_error: dict[int, float] = {}  # per-step max rel error, until written
 
     # ------------------------------------------------------------------ comparing
@@ -164,12 +184,13 @@ class Lockstep:
         self.check(step, epoch, "step", record.step, step, discrete=True)
         self.check(step, epoch, "epoch", record.epoch, epoch, discrete=True)
         self.report.steps += 1
+        self.last_epoch = record.epoch
         rates = self.report.summary.setdefault("learning rates", [])
         if not rates or rates[-1] != record.lr:
             rates.append(record.lr)
         if self.curves is not None:
             self.curves.numpy({"train/loss": record.loss, "train/cost": record.cost,
-                               "lr": record.lr, "epoch": record.epoch}, step)
+                               "lr": record.lr, EPOCH_TAG: record.epoch}, step)
 
     def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
                       grads: Mapping[str, np.ndarray]) -> None:
@@ -193,8 +214,9 @@ class Lockstep:
 
     def validation(self, step: int, metrics: Mapping[str, float]) -> None:
         """Lightning validated after update ``step``: so must the NumPy side, with the same
-        values (``metrics``: Lightning's ``val/loss``, ``val/cost``, ``val/acc``,
-        ``train/acc``)."""
+        values (``metrics``: Lightning's :data:`VALIDATION_KEYS`). The NumPy run also gets
+        R(w) = ||w||^2 of the NumPy side's weights after that update (``weights/squared_norm``,
+        as the reference logs it at every validation)."""
         if self.final is not None:
             return
         record = self.numpy.peek()
@@ -208,7 +230,11 @@ class Lockstep:
             self.metric(step, record.epoch, key, record.metrics[key],
                         metrics.get(key, float("nan")))
         if self.curves is not None:
-            self.curves.numpy({key: record.metrics[key] for key in VALIDATION_KEYS}, step)
+            values = {key: record.metrics[key] for key in VALIDATION_KEYS}
+            if self.current is not None and self.current.step == step:
+                regularised = MODELS[self.numpy.exp.model].regularised
+                values[SQUARED_NORM_TAG] = float(F.l2_penalty(self.current.params[regularised]))
+            self.curves.numpy(values, step)
 
     def end(self, last_step: int | None, stopped_step: int | None, best_step: int | None,
             params: Mapping[str, np.ndarray], metrics: Mapping[str, float]) -> None:
@@ -232,19 +258,51 @@ class Lockstep:
         self.report.summary["final metrics"] = {
             key: {"numpy": value, "lightning": metrics[key]} for key, value in final.items()}
 
-    def test(self, step: int, metrics: Mapping[str, float]) -> None:
+    def test(self, step: int, metrics: Mapping[str, float],
+             test_set: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Lightning's test loop (logged at ``step``) against the NumPy side's final weights on
-        the test set."""
+        the test set. The NumPy run gets the test metrics, ``epoch`` (the epochs the NumPy side
+        began, as Lightning's ``current_epoch`` after fit counts them) and, for DD2424 with
+        ``test_set`` (X, Y), the ground-truth-class probability histograms of Exercise 2.2
+        (:class:`lightning_ref.figures.GroundTruthHistograms`) from the NumPy model."""
         record = self.final
         if record is None:
             return
+        values: dict[str, float] = {}
         for key in (k for k in TEST_KEYS if k in record.metrics):
             lightning_value = metrics.get(key, float("nan"))
             self.metric(record.last_step, None, key, record.metrics[key], lightning_value)
             self.report.summary.setdefault("final metrics", {})[key] = {
                 "numpy": record.metrics[key], "lightning": lightning_value}
-            if self.curves is not None:
-                self.curves.numpy({key: record.metrics[key]}, step)
+            values[key] = record.metrics[key]
+        if self.curves is None:
+            return
+        if self.last_epoch is not None:
+            values[EPOCH_TAG] = self.last_epoch + 1
+        if values:
+            self.curves.numpy(values, step)
+        if test_set is not None and self.numpy.exp.text == "dd2424":
+            X, Y = test_set
+            P = self._final_model(record).probabilities(X)  # (K, n)
+            labels = Y.argmax(axis=0)
+            p_true = P[labels, np.arange(labels.size)]
+            correct = P.argmax(axis=0) == labels  # as the NumPy side's accuracy counts
+            for is_correct, tag in HISTOGRAM_TAGS.items():
+                if np.any(correct == is_correct):
+                    self.curves.numpy_histogram(tag, p_true[correct == is_correct], step)
+
+    def templates(self, image_shape: tuple[int, int, int], step: int) -> None:
+        """After fit: the NumPy side's final (restored) weights as class-template images at
+        ``step`` (:class:`lightning_ref.figures.ClassTemplates` draws the reference's)."""
+        record = self.final
+        if record is None or self.curves is None:
+            return
+        images = class_templates(self._final_model(record).class_weights(), image_shape)
+        self.curves.numpy_images(TEMPLATES_TAG, images, step)
+
+    def _final_model(self, record: EndRecord) -> UniformModel:
+        exp = self.numpy.exp
+        return MODELS[exp.model].numpy_class(exp.lam, params=dict(record.params))
 
     def summary(self, record: EndRecord, last_step: int | None, stopped_step: int | None,
                 best_step: int | None) -> None:
@@ -326,12 +384,23 @@ class ParityRuns:
                 self.root / "parity")
         else:
             self.root = Path(log_dir) / name / "not-rank-0"
-        self.lightning = TensorBoardLogger(str(self.root), name="", version="lightning",
-                                           default_hp_metric=False)
+        self.lightning = TextTensorBoardLogger(str(self.root), name="", version="lightning",
+                                               default_hp_metric=False)
 
     @rank_zero_only
     def numpy(self, values: Mapping[str, float], step: int) -> None:
         self._numpy.scalars(values, step)
+
+    @rank_zero_only
+    def numpy_images(self, tag: str, images: np.ndarray, step: int) -> None:
+        """Images (N, C, H, W) in [0, 1], encoded as Lightning's SummaryWriter.add_images
+        encodes them (one grid, PNG), so both runs' images are laid out alike."""
+        self._numpy.summary(tb_summary.image(tag, images, dataformats="NCHW"), step)
+
+    @rank_zero_only
+    def numpy_histogram(self, tag: str, values: np.ndarray, step: int) -> None:
+        """A histogram as Lightning's SummaryWriter.add_histogram(bins="auto") makes it."""
+        self._numpy.summary(tb_summary.histogram(tag, values, bins="auto"), step)
 
     @rank_zero_only
     def parity(self, max_rel_error: float, step: int) -> None:
@@ -417,8 +486,11 @@ class ParityCallback(Callback):
         self._sync(trainer)
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        split = trainer.datamodule.split
+        test_set = None if split is None or split.X_test is None else (split.X_test,
+                                                                       split.Y_test)
         self._call(trainer, self.lockstep.test, trainer.global_step,
-                   _metrics(trainer, TEST_KEYS))
+                   _metrics(trainer, TEST_KEYS), test_set)
 
     def _starter_validation(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The "starter" rule's validation after the last update, if it made one: StarterValidation

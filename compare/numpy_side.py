@@ -310,6 +310,8 @@ class NumpyProcess:
         memory: bytes the child may allocate beyond the address space it inherits (and the
             sandbox's worker beyond :data:`WORKER_BASE`).
         state: a checkpoint of the NumPy side to resume from (see the module).
+        split: the experiment's split, already loaded by the parent (``experiment_split``: the
+            child inherits it at the fork instead of loading it again); None: the child loads it.
 
     ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
     stop (set by :class:`compare.pause.ParityPause`), so a record is awaited at most
@@ -319,12 +321,14 @@ class NumpyProcess:
 
     def __init__(self, exp: Experiment, side: NumpySide | str | None = None,
                  max_steps: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 memory: int = DEFAULT_MEMORY, state: TrainerState | None = None) -> None:
+                 memory: int = DEFAULT_MEMORY, state: TrainerState | None = None,
+                 split: Split | None = None) -> None:
         if isinstance(side, str):
             check_spec(side, exp)
         self.exp, self.side, self.max_steps = exp, side or NumpySide(), max_steps
         self.sandboxed = isinstance(side, str) and not trusted(side)
         self.timeout, self.memory, self.state = timeout, memory, state
+        self.split = split
         self.pause = PausePoint()
         self.signum: int | None = None
         self.last_step: int | None = None  # the last update received, for the messages
@@ -339,7 +343,7 @@ class NumpyProcess:
         self._conn, sender = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_Child(sender, self.exp, self.side, self.max_steps, self.memory,
-                          self.state, self.pause, self.timeout).run,
+                          self.state, self.pause, self.timeout, self.split).run,
             name="numpy-side", daemon=True)
         self._process.start()
         sender.close()  # the child holds the only sending end: its exit reads as EOF here
@@ -420,10 +424,11 @@ class _Child:
 
     def __init__(self, conn: Connection, exp: Experiment, side: NumpySide | str,
                  max_steps: int | None, memory: int, state: TrainerState | None,
-                 pause: PausePoint, timeout: float = DEFAULT_TIMEOUT) -> None:
+                 pause: PausePoint, timeout: float = DEFAULT_TIMEOUT,
+                 split: Split | None = None) -> None:
         self.conn, self.exp, self.side, self.max_steps = conn, exp, side, max_steps
         self.memory, self.state, self.pause, self.timeout = memory, state, pause, timeout
-        self.split: Split | None = None
+        self.split: Split | None = split  # the parent's, inherited at the fork, or loaded here
         self.last: StepRecord | None = None
         self.kept: StateRecord | None = None  # the checkpoint of the pause step, once passed
         self.sandboxed: SandboxedSide | None = None  # a student's module, once loaded
@@ -450,7 +455,8 @@ class _Child:
             raise
         except Exception as error:  # noqa: BLE001 (the parent reports it)
             return _error_record("import", error)
-        self.split = experiment_split(self.exp)
+        if self.split is None:
+            self.split = experiment_split(self.exp)
         rng = make_rng(self.exp.seed)
         if self.exp.text == "tdt4265":
             return self.train_tdt4265(side, rng)

@@ -10,6 +10,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 from compare.lockstep import Lockstep, ParityCallback, ParityRuns
 from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
@@ -22,6 +23,7 @@ from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
 from numpy_impl import runfiles
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
+from numpy_impl.splits import experiment_split
 from numpy_impl.steps import Diverged
 from numpy_impl.train import HPARAM_METRICS, hparams_of
 
@@ -98,8 +100,12 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     resume = None if ckpt_path is None else load_resume(ckpt_path, exp)
     report = resume.report if resume else ParityReport(exp.name, exp.dtype, 0.0)
     report.tolerance = TOLERANCES[exp.dtype] if tolerance is None else tolerance
+    # The data first: a split that does not load (missing files, a batch larger than the
+    # training set) ends the run here, before any run folder exists. Rank 0's NumPy side
+    # inherits it at the fork instead of loading it again.
+    split = experiment_split(exp) if rank_zero_only.rank == 0 else None
     numpy_run = NumpyProcess(exp, numpy_side, steps, timeout, memory,
-                             resume.state if resume else None)
+                             resume.state if resume else None, split)
     runs = ParityRuns(log_dir, exp.name, resume.folder.parent if resume else None)
     lockstep = Lockstep(numpy_run, report, strict, curves=runs)
     callback = ParityCallback(lockstep, resume.state.step if resume else None)
@@ -125,6 +131,8 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         if callback.active:
             lockstep.end(*_how_training_ended(trainer), _params(model),
                          final_metrics(model, datamodule))
+            # the NumPy side's class templates, where ClassTemplates drew the reference's
+            lockstep.templates(datamodule.split.image_shape, trainer.global_step)
             runfiles.write_npz(runs.root / FINAL_WEIGHTS, {
                 **{f"numpy/{k}": v for k, v in lockstep.final.params.items()},
                 **{f"lightning/{k}": v for k, v in _params(model).items()}})

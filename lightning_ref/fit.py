@@ -193,6 +193,7 @@ class FitCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config
         if config.trainer.logger in (None, True):  # Lightning's default logger, renamed
+            # (and writing ``epoch`` once per step: lightning_ref.loggers)
             name = (self.experiment.name if self.experiment is not None
                     else experiment_name((config.get("config") or [DEFAULT_CONFIG])[-1]))
             where = dict(save_dir=str(RUNS_DIR), name=name)
@@ -200,7 +201,7 @@ class FitCLI(LightningCLI):
             if run_dir is not None:  # a resumed run goes on in its own folder (see there)
                 where = dict(save_dir=str(run_dir.parent), name="", version=run_dir.name)
             config.trainer.logger = Namespace(
-                class_path="pytorch_lightning.loggers.TensorBoardLogger",
+                class_path="lightning_ref.loggers.TextTensorBoardLogger",
                 init_args=Namespace(**where, default_hp_metric=False))
         where = (self.experiment.origins["data.batch_size"] if self.experiment is not None
                  else "data.batch_size")

@@ -152,11 +152,19 @@ class ParityModule(pl.LightningModule):
 
     def validation_metrics(self, val: Batch, train: Batch) -> dict[str, Tensor]:
         """One validation as the texts define it: loss, cost and accuracy of the whole
-        validation set, and the accuracy of the whole training set (TDT4265 2c, DD2424 Fig. 3)."""
+        validation set, and the accuracy (TDT4265 2c, DD2424 Fig. 3), loss and cost (DD2424
+        1.8's curves after each epoch) of the whole training set."""
         metrics = self.evaluate(*val, self.val_acc)
         return {**{f"val/{k}": v for k, v in metrics.items()},
-                "train/acc": self.evaluate(*train, self.train_acc)["acc"],
+                **self.training_set_metrics(train),
                 "weights/squared_norm": self.squared_norm()}
+
+    def training_set_metrics(self, train: Batch) -> dict[str, Tensor]:
+        """``train/acc``, ``train/full_loss`` and ``train/full_cost`` of the whole training set,
+        from one forward pass (``train/loss`` is the batch loss of every step)."""
+        metrics = self.evaluate(*train, self.train_acc)
+        return {"train/acc": metrics["acc"], "train/full_loss": metrics["loss"],
+                "train/full_cost": metrics["cost"]}
 
     @torch.no_grad()
     def squared_norm(self) -> Tensor:
@@ -190,7 +198,7 @@ class ParityModule(pl.LightningModule):
             metrics = {**{f"val/{k}": v for k, v in self.evaluate(*batch, self.val_acc).items()},
                        "weights/squared_norm": self.squared_norm()}
         else:
-            metrics = {"train/acc": self.evaluate(*batch, self.train_acc)["acc"]}
+            metrics = self.training_set_metrics(batch)
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True,
                       batch_size=1, add_dataloader_idx=False)
 

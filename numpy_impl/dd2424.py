@@ -471,7 +471,9 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
             on_step(ValidationRecord(epoch, step, {
                 "val/loss": history["val_loss"][-1], "val/cost": history["val_cost"][-1],
                 "val/acc": history["val_accuracy"][-1],
-                "train/acc": history["train_accuracy"][-1]}))
+                "train/acc": history["train_accuracy"][-1],
+                "train/full_loss": history["train_loss"][-1],
+                "train/full_cost": history["train_cost"][-1]}))
 
         if params["lr_step_epochs"] is not None and (epoch + 1) % params["lr_step_epochs"] == 0:
             eta = eta * LR_DECAY_FACTOR

@@ -78,6 +78,10 @@ class _TDT4265Model:
     def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
         return self.trainer_class.accuracy_function(X, Y, self.model)
 
+    def class_weights(self) -> np.ndarray:
+        """One row of image weights per class (K, 784), the bias row (the last) left out."""
+        return self.model.w[:-1].T
+
 
 class TDT4265Binary(_TDT4265Model):
     """Task 2: logistic regression, w (785, 1), binary cross-entropy (eq. 1, 3, 6)."""
@@ -131,6 +135,10 @@ class _DD2424Model:
     def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
         return dd2424.compute_accuracy(self.probabilities(X), dd2424.labels_of(Y))
 
+    def class_weights(self) -> np.ndarray:
+        """One row of image weights per class: W (K, d)."""
+        return self._params["W"]
+
 
 class DD2424Softmax(_DD2424Model):
     """Exercise 1: s = Wx + b, p = softmax(s), cross-entropy + lam ||W||^2 (eq. 1-11)."""
@@ -145,6 +153,23 @@ class DD2424MultiBCE(_DD2424Model):
 
 
 UniformModel = _TDT4265Model | _DD2424Model
+
+
+def class_templates(weights: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
+    """One image per class, (K, C, H, W) float64 in [0, 1], from one row of weights per class
+    (a model's ``class_weights()``): the learnt weights drawn as class templates.
+
+    A row is an image stored channel-major (CIFAR-10's layout: all of R row by row, then G,
+    then B; MNIST has one channel). Each class is normalised on its own, as the DD2424 text
+    does: ``(w - min) / (max - min)``; a constant row (zero weights) gives a black tile. The
+    same operations as the Lightning reference's ``lightning_ref.figures.class_templates``
+    (float64, each element correctly rounded), so equal weights give equal images.
+    """
+    height, width, channels = image_shape
+    w = np.asarray(weights, dtype=np.float64).reshape(-1, channels, height, width)
+    low = w.min(axis=(1, 2, 3), keepdims=True)
+    span = w.max(axis=(1, 2, 3), keepdims=True) - low
+    return np.where(span > 0, (w - low) / np.where(span > 0, span, 1), 0.0)
 
 
 @dataclass(frozen=True)

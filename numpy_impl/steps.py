@@ -51,8 +51,9 @@ class StepRecord:
 @dataclass(frozen=True)
 class ValidationRecord:
     """One validation, after the update at ``step``, as the Lightning reference logs it:
-    ``val/loss``, ``val/cost``, ``val/acc`` (whole validation set) and ``train/acc`` (whole
-    training set)."""
+    ``val/loss``, ``val/cost``, ``val/acc`` (whole validation set) and ``train/acc``,
+    ``train/full_loss``, ``train/full_cost`` (whole training set: the texts' training curves
+    per epoch or validation, beside the batch losses ``train/loss`` of every step)."""
 
     epoch: int
     step: int

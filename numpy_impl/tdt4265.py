@@ -288,6 +288,20 @@ class BaseTrainer:
         """Returns (validation loss, training accuracy, validation accuracy), whole sets."""
         raise NotImplementedError
 
+    def training_set_loss(self) -> float:
+        """The data loss of the whole training set with the current weights (the base trainer
+        knows no loss: NaN)."""
+        return float("nan")
+
+    def _measure(self, with_train_loss: bool) -> tuple[float, float, float, float]:
+        """What a validation measures: :meth:`validation_step`'s three values and, for the
+        ``on_step`` hook (``with_train_loss``; NaN otherwise), the data loss of the whole
+        training set (the ``train/full_loss`` of the validation records; the starter's
+        histories have no such entry)."""
+        val_loss, accuracy_train, accuracy_val = self.validation_step()
+        return (val_loss, accuracy_train, accuracy_val,
+                self.training_set_loss() if with_train_loss else float("nan"))
+
     def train(self, num_epochs: int, on_step: OnStep | None = None,
               state: TrainerState | None = None) -> tuple[dict, dict]:
         """Train for ``num_epochs`` (or until early stopping); returns the starter's
@@ -350,7 +364,7 @@ class BaseTrainer:
         best weights and decide on early stopping (then restore them and return True)."""
         if step % self.validation_interval != 0:
             return False
-        val_loss, accuracy_train, accuracy_val = self.validation_step()
+        val_loss, accuracy_train, accuracy_val, train_loss = self._measure(on_step is not None)
         val_loss = float(val_loss)
         history["train"]["accuracy"][step] = float(accuracy_train)
         history["val"]["loss"][step] = val_loss
@@ -358,7 +372,8 @@ class BaseTrainer:
         if on_step is not None:
             on_step(ValidationRecord(epoch, step, {
                 "val/loss": val_loss, "val/cost": self._cost(val_loss),
-                "val/acc": float(accuracy_val), "train/acc": float(accuracy_train)}))
+                "val/acc": float(accuracy_val), "train/acc": float(accuracy_train),
+                "train/full_loss": train_loss, "train/full_cost": self._cost(train_loss)}))
         stopping.val_losses.append(val_loss)
         if val_loss < stopping.best_loss:  # strict: ties keep the earliest
             stopping.best_loss, stopping.best_params = val_loss, {"w": self.model.w.copy()}
@@ -489,12 +504,28 @@ class _GradientDescentTrainer(BaseTrainer):
     def validation_step(self) -> tuple[float, float, float]:
         """One product X w per set: the validation loss and accuracy from the validation scores,
         the training accuracy from the training scores."""
+        return self._measure_sets(False)[:3]
+
+    def training_set_loss(self) -> float:
+        return float(self.data_loss(self.X_train, self.Y_train))
+
+    def _measure(self, with_train_loss: bool) -> tuple[float, float, float, float]:
+        if type(self).validation_step is not _GradientDescentTrainer.validation_step:
+            return super()._measure(with_train_loss)  # a validation_step of its own
+        return self._measure_sets(with_train_loss)
+
+    def _measure_sets(self, with_train_loss: bool) -> tuple[float, float, float, float]:
+        """:meth:`validation_step`'s values and (``with_train_loss``; else NaN) the training
+        set's data loss, from the same training scores as its accuracy (for a model that is
+        not ours, without ``scores``, the loss needs a forward pass of its own)."""
         z_val = self.model.scores(self.X_val) if self.model_scores else None
         loss = self.data_loss(self.X_val, self.Y_val, None, z_val)
         z_train = self.model.scores(self.X_train) if self.model_scores else None
         accuracy_train = self.accuracy_of(self.X_train, self.Y_train, z_train)
         accuracy_val = self.accuracy_of(self.X_val, self.Y_val, z_val)
-        return float(loss), accuracy_train, accuracy_val
+        train_loss = (float(self.data_loss(self.X_train, self.Y_train, None, z_train))
+                      if with_train_loss else float("nan"))
+        return float(loss), accuracy_train, accuracy_val, train_loss
 
     @property
     def model_scores(self) -> bool:

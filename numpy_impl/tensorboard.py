@@ -34,6 +34,11 @@ class EventWriter:
                                  for tag, value in values.items()])
         self._add(summary, step)
 
+    def summary(self, summary: Summary, step: int) -> None:
+        """A ready-made ``Summary`` (e.g. an image or a histogram encoded elsewhere) at
+        ``step``."""
+        self._add(summary, step)
+
     def hparams(self, hparams: Mapping[str, HParam | None], metrics: Iterable[str]) -> None:
         """The run's hyperparameters for the HParams view, which shows ``metrics`` (scalar tags
         of this run) beside them. None values are left out (the view has no null)."""

@@ -272,7 +272,8 @@ def hparams_of(exp: Experiment) -> dict[str, Any]:
 def _log_to(writer: EventWriter, regularised: str) -> OnStep:
     """A trainer hook that writes the Lightning reference's tags: every step's ``train/loss``,
     ``train/cost`` and ``lr``, and every validation's ``val/loss``, ``val/cost``, ``val/acc``,
-    ``train/acc`` and ``weights/squared_norm`` (R(w) = ||w||^2 of the weights validated)."""
+    ``train/acc``, ``train/full_loss``, ``train/full_cost`` (the validation record's metrics)
+    and ``weights/squared_norm`` (R(w) = ||w||^2 of the weights validated)."""
     last: dict[str, np.ndarray] = {}  # the parameters after the latest update
 
     def on_step(record: StepRecord | ValidationRecord) -> None:
