@@ -23,14 +23,9 @@ from collections.abc import Sequence
 
 from jsonargparse import ArgumentParser, Namespace
 
-from compare.isolation import (
-    EXIT_ERRORED,
-    EXIT_FAILED,
-    EXIT_OK,
-    exit_status,
-    run_interruptible,
-)
+from compare.isolation import run_interruptible
 from compare.numpy_side import DEFAULT_TIMEOUT, NumpySideError, check_module, check_spec
+from numpy_impl.exits import ExitCode, exit_status
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
 from numpy_impl.interrupt import Interrupted, resume_command
 from numpy_impl.runfiles import tensorboard_command
@@ -143,15 +138,15 @@ def run(args: Namespace, exp: Experiment) -> int:
                              timeout=args.timeout, ckpt_path=args.ckpt_path)
     except ParityError as err:
         if err.report is None:  # a rank other than 0 under DDP: rank 0 reports
-            return EXIT_FAILED
+            return ExitCode.FAILED
         report_ = err.report
     except NumpySideError as err:
         print(f"error: {err}" + (f"\n{err.frames}" if err.frames else ""), file=sys.stderr)
-        return EXIT_ERRORED
+        return ExitCode.ERRORED
     except user_errors() as err:
         return report(err)
     if report_.summary.get("rank", 0) != 0:
-        return EXIT_OK  # under DDP, rank 0 compares and judges
+        return ExitCode.OK  # under DDP, rank 0 compares and judges
     print(render(report_))
     return exit_status(failed=not report_.passed, errored=False)
 

@@ -11,8 +11,8 @@ NumPy side, :mod:`compare.numpy_side`) and ``python -m compare.check`` (each han
 * :class:`Interrupted` and :func:`run_interruptible`: SIGINT or SIGTERM in the parent unwinds
   it (its children are stopped on the way) and ends it with 128 + the signal's number (130,
   143).
-* The exit statuses of both CLIs (:func:`exit_status`): 0 passed, 1 failed, 2 a usage error,
-  3 an error and no verdict.
+
+The exit statuses are :class:`numpy_impl.exits.ExitCode`'s.
 """
 
 from __future__ import annotations
@@ -28,13 +28,7 @@ from pathlib import Path
 from numpy_impl.interrupt import Interrupted
 from numpy_impl.threads import configure_threads
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERRORED = 0, 1, 2, 3
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
-
-
-def exit_status(failed: bool, errored: bool) -> int:
-    """1 if anything failed; else 3 if anything errored (no verdict); else 0."""
-    return EXIT_FAILED if failed else EXIT_ERRORED if errored else EXIT_OK
 
 
 def limit_address_space(allowance: int) -> None:

@@ -18,6 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from compare import run_parity
 from compare.__main__ import main
+from numpy_impl.exits import ExitCode
 
 KINDS = ("scalars", "images", "histograms")
 #: Tags each run must hold (beyond what the other side holds: the sets are compared whole).
@@ -119,6 +120,6 @@ def test_data_that_do_not_load_leave_no_run_folder(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
     log_dir = tmp_path / "runs"
     assert main(["dd2424/setting1", "--log-dir", str(log_dir), "--data.root",
-                 str(tmp_path / "nonexistent"), "--no-progress"]) == 1
+                 str(tmp_path / "nonexistent"), "--no-progress"]) == ExitCode.DATA
     assert "CIFAR-10 not found" in capsys.readouterr().err
     assert not log_dir.exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
+from numpy_impl.exits import ExitCode
 from numpy_impl.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
 from numpy_impl.interrupt import Interrupted, catch_signals, resume_command
 from numpy_impl.schema import (
@@ -48,9 +49,10 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the experiment or grid the command line names; 0 when done, 2 for a usage or
-    config mistake (a bad --ckpt_path included), 1 for missing or unsafe data or a diverged run
-    (one line on stderr), 130 or 143 when SIGINT or SIGTERM stopped the run (after saving its
+    """Train the experiment or grid the command line names; the exit code
+    (:class:`numpy_impl.exits.ExitCode`): OK when done, USAGE for a usage or config mistake (a
+    bad --ckpt_path included), DATA for missing or unsafe data, FAILED for a diverged run (one
+    line on stderr), 130 or 143 when SIGINT or SIGTERM stopped the run (after saving its
     checkpoint, whose path and the command that resumes it are printed)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     configure_threads()
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         args, parts = parse_command_line(build_parser(), argv)
         if args.list:
             print("\n".join(experiment_names()))
-            return 0
+            return ExitCode.OK
         source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
                                    DEFAULT_EXPERIMENT)
         # Imported here so that --list and --help stay instant.
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ExperimentError("--ckpt_path and --resume resume one experiment, not a grid")
         if is_grid:
             run_grid(source, parts.overrides, args.runs_dir)
-            return 0
+            return ExitCode.OK
         exp = load_experiment(source, parts.overrides, parts.flags)
         ckpt_path = latest_checkpoint(args.runs_dir, exp) if args.resume else args.ckpt_path
         with catch_signals() as signals:
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(interrupted_message(stop, argv), file=sys.stderr)
         return stop.exit_code
-    return 0
+    return ExitCode.OK
 
 
 def interrupted_message(stop: Interrupted, argv: list[str]) -> str:

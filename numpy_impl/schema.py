@@ -29,6 +29,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 
+from numpy_impl.exits import ExitCode
 from numpy_impl.terminal import wrap_lines
 
 #: The experiment every CLI runs when the command line names none (task 2b on the embedded
@@ -348,13 +349,17 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
     return options, parts
 
 
-def report(error: BaseException) -> int:
-    """Print ``error: <one line>`` to stderr; return the exit code: 2 for a usage or config
-    mistake (:class:`ExperimentError`), 1 for bad data (:class:`numpy_impl.data.DataError`:
-    missing, truncated, corrupt or unsafe files, a failed download) and for a diverged run
+def report(error: BaseException) -> ExitCode:
+    """Print ``error: <one line>`` to stderr; return the exit code: USAGE for a usage or config
+    mistake (:class:`ExperimentError`), DATA for bad data (:class:`numpy_impl.data.DataError`:
+    missing, truncated, corrupt or unsafe files, a failed download), FAILED for a diverged run
     (:class:`numpy_impl.steps.Diverged`)."""
+    from numpy_impl.data import DataError
+
     print("error: " + " ".join(str(error).split()), file=sys.stderr)
-    return 2 if isinstance(error, ExperimentError) else 1
+    if isinstance(error, ExperimentError):
+        return ExitCode.USAGE
+    return ExitCode.DATA if isinstance(error, DataError) else ExitCode.FAILED
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

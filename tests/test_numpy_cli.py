@@ -13,6 +13,7 @@ import pytest
 
 from numpy_impl import dd2424
 from numpy_impl.__main__ import main
+from numpy_impl.exits import ExitCode
 from numpy_impl.experiments import experiment_names, load_experiment
 from numpy_impl.splits import experiment_split
 from numpy_impl.train import run_experiment
@@ -70,7 +71,7 @@ def test_dd2424_on_the_embedded_mnist_subset(tmp_path: Path) -> None:
 
 
 def test_errors_are_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["dd2424/setting1", "--data.root", str(tmp_path)]) == 1  # data: 1
+    assert main(["dd2424/setting1", "--data.root", str(tmp_path)]) == ExitCode.DATA == 4
     err = capsys.readouterr().err
     assert "data_batch_1" in err and "--data.download true" in err
     assert main(["tdt4265/task2b", "--model.lr_typo", "1"]) == 2  # usage: 2

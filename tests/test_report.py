@@ -14,6 +14,7 @@ from compare.report import runs
 from compare.report.__main__ import main
 from compare.report.runs import read_curves
 from compare.report.tdt4265 import zoom
+from numpy_impl.exits import ExitCode
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = {
@@ -129,7 +130,7 @@ def test_a_changed_definition_runs_again(reports: dict[str, Path]) -> None:
 def test_dd2424_without_cifar10_says_how_to_get_it(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
     assert main(["dd2424", "--out", str(tmp_path / "out"), "--data-root",
-                 str(tmp_path / "empty"), "--quick"]) == 1
+                 str(tmp_path / "empty"), "--quick"]) == ExitCode.DATA
     message = capsys.readouterr().err
     assert "CIFAR-10 not found" in message and "--download" in message
     assert "--dataset mnist" in message

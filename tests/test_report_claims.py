@@ -62,8 +62,15 @@ def test_fewer_spikes_is_counted_not_assumed() -> None:
     spiky, steady = [0.9, 0.8, 0.92, 0.85, 0.95], [0.9, 0.91, 0.93, 0.93, 0.95]
     fewer = claims.fewer_spikes([("without shuffling", spiky), ("with shuffling", steady)])
     more = claims.fewer_spikes([("without shuffling", steady), ("with shuffling", spiky)])
-    assert "fell at 2 of 4" in fewer and fewer.endswith("fewer drops with shuffling")
-    assert more.endswith("more drops with shuffling")
+    assert "fell at 2 of 4 validations (50%" in fewer
+    assert fewer.endswith("fewer drops per validation with shuffling")
+    assert more.endswith("more drops per validation with shuffling")
+    # runs of different lengths compare by the share of validations: 2 of 8 is fewer than 2 of 4
+    long = [0.9, 0.8, 0.92, 0.93, 0.94, 0.85, 0.95, 0.96, 0.97]
+    assert claims.fewer_spikes([("a", spiky), ("b", long)]).endswith("fewer drops per "
+                                                                    "validation b")
+    assert claims.fewer_spikes([("a", long), ("b", spiky)]).endswith("more drops per "
+                                                                    "validation b")
     line = claims.expects("fewer spikes", more)
     assert line.startswith("The text expects fewer spikes; this run: ") and line.endswith(".")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from numpy_impl.exits import ExitCode
 from numpy_impl.experiments import CONFIG_DIR, experiment_name, load_experiment
 from numpy_impl.schema import TRAINER_ARGUMENTS, split_argv
 
@@ -117,13 +118,13 @@ def test_a_batch_larger_than_the_training_set(cli: str, tmp_path: Path,
 
 
 @pytest.mark.parametrize("cli", CLIS)
-def test_missing_data_is_exit_code_1(cli: str, tmp_path: Path,
+def test_missing_data_is_exit_code_4(cli: str, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)
     code, stderr = call_main(cli, ["dd2424/setting1", "--data.root", str(tmp_path),
                                    "--trainer.enable_progress_bar", "false"], capsys)
-    assert code == 1
+    assert code == ExitCode.DATA == 4
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "data_batch_1" in errors[0]

@@ -26,7 +26,8 @@ from compare.check.result import (
     write_batch,
 )
 from compare.check.sandbox import MODES, STOPPING, best_mode, kill_all, mode_note, namespaces_work
-from compare.isolation import EXIT_USAGE, Interrupted, run_interruptible
+from compare.isolation import Interrupted, run_interruptible
+from numpy_impl.exits import ExitCode
 
 
 def parser() -> ArgumentParser:
@@ -64,7 +65,7 @@ def parser() -> ArgumentParser:
 
 def _usage(message: str) -> int:
     print(f"python -m compare.check: error: {message.splitlines()[0]}", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _submissions(folder: Path, out: Path) -> list[Path]:

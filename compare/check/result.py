@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from compare.isolation import exit_status as _exit_status
+from numpy_impl.exits import exit_status as _exit_status
 from numpy_impl.runfiles import write_text
 
 NOTHING = "nothing to check: "  # how every check's message starts when a hand-in holds nothing

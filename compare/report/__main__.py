@@ -23,6 +23,7 @@ from jsonargparse import ArgumentParser
 
 from compare.isolation import run_interruptible
 from numpy_impl.data import DataError, DatasetNotFoundError
+from numpy_impl.exits import ExitCode
 
 PROG = "python -m compare.report"
 CIFAR_HELP = (
@@ -129,10 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     except Exception as err:  # jsonargparse's ArgumentError: one line, exit 2
         print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if args.text == "tdt4265" and args.dataset != "cifar10":
         print(f"{PROG}: error: --dataset applies to dd2424 only", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     return run_interruptible(lambda: write(args), f"{PROG}: interrupted ({{}}); the runs "
                              f"finished so far stay cached in {cache_dir(args)}/")
 
@@ -154,13 +155,13 @@ def write(args: Any) -> int:
               f"file(s) missing, e.g. {err.missing[0]}). "
               + (CIFAR_HELP if err.dataset == "CIFAR-10" else
                  "Fetch it with --data-root DIR --download."), file=sys.stderr)
-        return 1
+        return ExitCode.DATA
     except DataError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
+        return ExitCode.DATA
     print(f"wrote {report}, {report.with_suffix('.pdf')} and the figures in {report.parent}/ "
           f"in {time.monotonic() - start:.0f} s")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

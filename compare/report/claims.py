@@ -106,23 +106,29 @@ def smoothness_statement(templates: Sequence[tuple[str, np.ndarray]]) -> str:
             + "; ".join(verdicts) + ".")
 
 
-def drops_statement(rows: Sequence[tuple[str, Sequence[float]]]) -> tuple[str, list[int]]:
-    """How often each validation-accuracy curve fell between validations (its "spikes")."""
-    parts, counts = [], []
+def drops_statement(rows: Sequence[tuple[str, Sequence[float]]]
+                    ) -> tuple[str, list[float]]:
+    """How often each validation-accuracy curve fell between validations (its "spikes"), as a
+    share of its validations (runs of different lengths compare by that share), and by how
+    much per validation."""
+    parts, shares = [], []
     for label, values in rows:
-        ups, steps, rise, fall = moves([-v for v in values])
-        counts.append(ups)
-        parts.append(f"{label}: it fell at {ups} of {steps} validations (total fall "
-                     f"{100 * rise:.2f} points)")
-    return "; ".join(parts), counts
+        ups, steps, rise, _ = moves([-v for v in values])
+        share = ups / steps if steps else 0.0
+        shares.append(round(share, 4))
+        parts.append(f"{label}: it fell at {ups} of {steps} validations ({share:.0%}; total "
+                     f"fall {100 * rise:.2f} points, {100 * rise / max(steps, 1):.2f} per "
+                     "validation)")
+    return "; ".join(parts), shares
 
 
 def fewer_spikes(rows: Sequence[tuple[str, Sequence[float]]]) -> str:
-    """The first curve's drops against the second's: fewer, more or as many in the second."""
+    """The first curve's drops against the second's, as a share of each one's validations:
+    fewer, more or as many in the second."""
     text, (first, second) = drops_statement(rows)
     verdict = ("fewer drops" if second < first else "more drops" if second > first
                else "as many drops")
-    return f"{text}: {verdict} {rows[1][0]}"
+    return f"{text}: {verdict} per validation {rows[1][0]}"
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:

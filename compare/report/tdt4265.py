@@ -159,7 +159,7 @@ def build(records: Mapping[str, RunRecord], gradients: Sequence[Mapping[str, Any
         Section("Tasks 3c and 3d: softmax regression, accuracy",
                 [_final(r3b), "Over-fitting shows as a training accuracy that keeps rising "
                  "while the validation accuracy stalls; the gap at the end is "
-                 f"{pct(r3b.metrics['train/acc'] - r3b.metrics['val/acc'])}."],
+                 f"{100 * (r3b.metrics['train/acc'] - r3b.metrics['val/acc']):.2f} points."],
                 figures=["task3c_accuracy"]),
         Section("Task 4b: weights with and without L2 regularisation",
                 ["One 28x28 tile per digit: the model of task 3b (lambda = 0, top) and the same "
