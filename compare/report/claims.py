@@ -172,11 +172,13 @@ def gap_statement(rows: Sequence[tuple[str, float, float]],
     return f"{measure}: {text}", gaps
 
 
-def compare_gaps(first: tuple[str, float], second: tuple[str, float], what: str) -> str:
-    """Whether the second run's gap (in points) is smaller, larger or the same as the first's."""
+def compare_gaps(first: tuple[str, float], second: tuple[str, float], what: str,
+                 unit: str = " points") -> str:
+    """Whether the second run's gap (in points, or ``unit``) is smaller, larger or the same as
+    the first's (as given: round them as they are printed)."""
     (a_label, a), (b_label, b) = first, second
     verdict = ("smaller than" if b < a else "larger than" if b > a else "the same as")
-    return f"{b_label}'s {what} ({b:+.2f} points) is {verdict} {a_label}'s ({a:+.2f} points)"
+    return f"{b_label}'s {what} ({b:+g}{unit}) is {verdict} {a_label}'s ({a:+g}{unit})"
 
 
 def trend_statement(what: str, by: str, rows: Sequence[tuple[float, float]]) -> str:
