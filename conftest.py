@@ -1,17 +1,26 @@
-"""Fixtures shared by tests/ and the parity suite compare/ (pytest loads this root conftest
-for both)."""
+"""Fixtures shared by tests/ and the parity suite compare/tests/ (pytest loads this root
+conftest for both), and the suite's one Hypothesis profile."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.fakes import write_cifar_root
+
+# The suite's one Hypothesis profile: enough examples to find a shape or sign bug, no deadline
+# (the first example of a test pays for imports and a worker start). HYPOTHESIS_PROFILE=thorough
+# runs ten times as many.
+settings.register_profile("project", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=250, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))
 
 
 @pytest.fixture
@@ -62,7 +71,7 @@ def log_dir(tmp_path: Path) -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``pytest compare/ --submission PATH --assignment tdt4265``: every check of compare.check
-    on that hand-in as one test each (compare/test_submission.py)."""
+    on that hand-in as one test each (compare/tests/test_submission.py)."""
     group = parser.getgroup("compare.check")
     group.addoption("--submission", default=None, help="a hand-in to check (folder or .py)")
     group.addoption("--assignment", default="tdt4265", choices=["tdt4265", "dd2424"],

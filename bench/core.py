@@ -506,7 +506,7 @@ ROWS = ("numpy", "lightning", "compare", "data", "scaling", "startup", "checker"
 
 def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
             progress: Callable[[str], None] = print) -> dict[str, Any]:
-    from numpy_impl.threads import configure_threads
+    from numpy_impl.run.threads import configure_threads
 
     threads = configure_threads()
     result: dict[str, Any] = {"quick": shapes.quick, "threads": threads,
@@ -534,7 +534,7 @@ def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
 def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict[str, Any]
                 ) -> dict[str, Any]:
     """``{row name: figures}`` of one row."""
-    from numpy_impl.threads import configure_threads
+    from numpy_impl.run.threads import configure_threads
 
     if row in ("lightning", "threads"):
         import torch  # noqa: F401 (so that configure_threads sets its pool too)

@@ -7,7 +7,7 @@ at the end the early-stopping step, the restored weights and the test metrics. T
 element beyond the tolerance raises :class:`ParityError` with its :class:`Mismatch` (step,
 quantity, element, both values, relative error). ``python -m compare EXPERIMENT`` prints the
 table of errors and the verdict. SIGINT or SIGTERM pauses a run with a checkpoint of both sides
-that ``run_parity(..., ckpt_path=...)`` (``--ckpt_path``) resumes (:mod:`compare.pause`).
+that ``run_parity(..., ckpt_path=...)`` (``--ckpt_path``) resumes (:mod:`compare.parity.pause`).
 
 The names below are imported on first use, so that ``python -m compare --help`` and
 ``python -m compare.check`` start without loading torch and Lightning.
@@ -17,9 +17,10 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
-    "NumpySide": "compare.numpy_side", "NumpySideError": "compare.numpy_side",
-    "Mismatch": "compare.parity_report", "ParityError": "compare.parity_report",
-    "ParityReport": "compare.parity_report", "RUNS_DIR": "compare.run", "run_parity": "compare.run",
+    "NumpySide": "compare.parity.numpy_side", "NumpySideError": "compare.parity.numpy_side",
+    "Mismatch": "compare.parity.findings", "ParityError": "compare.parity.findings",
+    "ParityReport": "compare.parity.findings", "RUNS_DIR": "compare.parity.run",
+    "run_parity": "compare.parity.run",
     "TOLERANCES": "compare.tolerance",
 }
 

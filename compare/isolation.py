@@ -1,5 +1,5 @@
 """Running a student's code in a child process: what ``python -m compare --numpy-side`` (its
-NumPy side, :mod:`compare.numpy_side`) and ``python -m compare.check`` (each hand-in,
+NumPy side, :mod:`compare.parity.numpy_side`) and ``python -m compare.check`` (each hand-in,
 :mod:`compare.check.sandbox`) share.
 
 * :func:`child_setup`, first thing in the child: the parent alone decides when the child ends
@@ -12,7 +12,7 @@ NumPy side, :mod:`compare.numpy_side`) and ``python -m compare.check`` (each han
   it (its children are stopped on the way) and ends it with 128 + the signal's number (130,
   143).
 
-The exit statuses are :class:`numpy_impl.exits.ExitCode`'s.
+The exit statuses are :class:`numpy_impl.run.exits.ExitCode`'s.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from numpy_impl.interrupt import Interrupted
-from numpy_impl.threads import configure_threads
+from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.run.threads import configure_threads
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 

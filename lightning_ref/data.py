@@ -26,7 +26,7 @@ from torch import Tensor
 
 from numpy_impl import data as numpy_data
 from numpy_impl import dd2424, draws, splits
-from numpy_impl.schema import PRECISIONS, Backend, DatasetName, Precision, SplitName
+from numpy_impl.run.schema import PRECISIONS, Backend, DatasetName, Precision, SplitName
 from numpy_impl.splits import Split
 
 Batch = tuple[Tensor, Tensor]

@@ -5,7 +5,7 @@ path or ``--config`` selects one (default: TDT4265 task 2b on the embedded MNIST
 every field can be overridden on the command line (``--model.lam 0.1``,
 ``--trainer.max_epochs 5``, ``--data.root DIR``, ``--data.download true``,
 ``--trainer.accelerator gpu``, ``--trainer.strategy ddp --trainer.devices 2``). The command line
-is first checked against the one schema (:mod:`numpy_impl.schema`), so a bad value gets the
+is first checked against the one schema (:mod:`numpy_impl.run.schema`), so a bad value gets the
 same one line and exit code 2 as on ``python -m numpy_impl`` and ``python -m compare``. It
 fits, tests where the split has a test set, and ends by printing where the TensorBoard logs and
 the checkpoints (the best and ``last.ckpt``, the final weights) are and the final metrics,
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from numpy_impl.schema import section_help
+from numpy_impl.run.schema import section_help
 
 SHORT_HELP = """\
 usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
@@ -58,7 +58,7 @@ if __name__ == "__main__" and any(a in ("-h", "--help") for a in sys.argv[1:]):
     sys.exit(0)
 if __name__ == "__main__":
     # an unknown flag is named at once, before torch and Lightning load (seconds)
-    import numpy_impl.schema as _schema
+    import numpy_impl.run.schema as _schema
 
     try:
         _schema.check_options(sys.argv[1:], OWN_OPTIONS)
@@ -82,8 +82,8 @@ from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
 from lightning_ref.quiet import EpochLines, TextProgressBar, quiet_lightning
 from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
-from numpy_impl import runfiles
-from numpy_impl.experiments import (
+from numpy_impl.run import runfiles
+from numpy_impl.run.experiments import (
     CONFIG_DIR,
     DEFAULT_EXPERIMENT,
     Experiment,
@@ -91,8 +91,8 @@ from numpy_impl.experiments import (
     load_experiment,
     resolve,
 )
-from numpy_impl.interrupt import Interrupted, resume_command
-from numpy_impl.schema import (
+from numpy_impl.run.interrupt import Interrupted, resume_command
+from numpy_impl.run.schema import (
     ExperimentError,
     asks_for_help,
     check_batch_size,
@@ -104,10 +104,10 @@ from numpy_impl.schema import (
     split_argv,
     user_errors,
 )
-from numpy_impl.tensorboard import write_hparams
-from numpy_impl.terminal import draws_bars
-from numpy_impl.threads import configure_threads
-from numpy_impl.train import HPARAM_METRICS, hparams_of
+from numpy_impl.run.tensorboard import write_hparams
+from numpy_impl.run.terminal import draws_bars
+from numpy_impl.run.threads import configure_threads
+from numpy_impl.run.train import HPARAM_METRICS, hparams_of
 
 DEFAULT_CONFIG = CONFIG_DIR / f"{DEFAULT_EXPERIMENT}.yaml"
 RUNS_DIR = runfiles.RUNS_DIR / "lightning"
@@ -123,7 +123,7 @@ TRAINER_DEFAULTS = {
 class BatchSizeCheck(Callback):
     """Refuses a batch larger than the training set once the data module has loaded its split
     and before the first update, with the message every CLI gives
-    (:func:`numpy_impl.schema.check_batch_size`); ``where`` names the flag or file field."""
+    (:func:`numpy_impl.run.schema.check_batch_size`); ``where`` names the flag or file field."""
 
     def __init__(self, where: str = "data.batch_size") -> None:
         self.where = where

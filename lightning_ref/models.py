@@ -25,11 +25,9 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
-from torchmetrics import Metric
-from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from numpy_impl.models import MODELS as RECORDS
-from numpy_impl.schema import Validation
+from numpy_impl.run.schema import Validation
 
 Batch = tuple[Tensor, Tensor]
 
@@ -86,15 +84,12 @@ class ParityModule(pl.LightningModule):
         raise NotImplementedError
 
     def predictions(self, scores: Tensor) -> Tensor:
-        """Predicted labels, as the accuracy metric takes them."""
+        """Predicted labels, in the shape of :meth:`labels` (the accuracy compares the two)."""
         raise NotImplementedError
 
     def labels(self, Y: Tensor) -> Tensor:
-        """The targets, as the accuracy metric takes them."""
+        """The targets as labels."""
         raise NotImplementedError
-
-    def make_accuracy(self, num_classes: int) -> Metric:
-        return MulticlassAccuracy(num_classes=num_classes, average="micro")
 
     def class_weights(self) -> Tensor:
         """One row of image weights per class (bias excluded), for the class-template images."""
@@ -111,16 +106,10 @@ class ParityModule(pl.LightningModule):
                              f" ({self.record.text.upper()}'s splits), got {sorted(params)}")
 
     def initialize(self, params: Mapping[str, np.ndarray]) -> None:
-        """Create the parameters (copies of ``params``: same names, shapes and dtype) and one
-        accuracy metric per stage."""
+        """Create the parameters (copies of ``params``: same names, shapes and dtype)."""
         self.check_parameters(params)
         for name, value in params.items():
             self.register_parameter(name, nn.Parameter(torch.tensor(np.asarray(value))))
-        num_classes = max(2, self.class_weights().shape[0])
-        # one metric object per stage, so that no stage's state leaks into another's
-        self.train_acc = self.make_accuracy(num_classes)
-        self.val_acc = self.make_accuracy(num_classes)
-        self.test_acc = self.make_accuracy(num_classes)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # load_from_checkpoint builds the module without initial parameters: take their
@@ -141,20 +130,19 @@ class ParityModule(pl.LightningModule):
         return self.loss_and_cost(X, Y)[1]
 
     @torch.no_grad()
-    def evaluate(self, X: Tensor, Y: Tensor, accuracy: Metric | None = None) -> dict[str, Tensor]:
-        """``{"loss", "cost", "acc"}`` of a whole set (``accuracy``: the stage's metric)."""
+    def evaluate(self, X: Tensor, Y: Tensor) -> dict[str, Tensor]:
+        """``{"loss", "cost", "acc"}`` of a whole set: the accuracy is the share of correct
+        predictions, in the model's dtype (a count over the set's size, exact in float64)."""
         X, Y = X.to(self.device), Y.to(self.device)
         loss, cost, scores = self.loss_and_cost(X, Y)
-        accuracy = self.val_acc if accuracy is None else accuracy
-        acc = accuracy(self.predictions(scores), self.labels(Y))
-        accuracy.reset()  # each call measures one whole set, nothing accumulates
+        acc = (self.predictions(scores) == self.labels(Y)).to(scores.dtype).mean()
         return {"loss": loss, "cost": cost, "acc": acc}
 
     def validation_metrics(self, val: Batch, train: Batch) -> dict[str, Tensor]:
         """One validation as the texts define it: loss, cost and accuracy of the whole
         validation set, and the accuracy (TDT4265 2c, DD2424 Fig. 3), loss and cost (DD2424
         1.8's curves after each epoch) of the whole training set."""
-        metrics = self.evaluate(*val, self.val_acc)
+        metrics = self.evaluate(*val)
         return {**{f"val/{k}": v for k, v in metrics.items()},
                 **self.training_set_metrics(train),
                 "weights/squared_norm": self.squared_norm()}
@@ -162,7 +150,7 @@ class ParityModule(pl.LightningModule):
     def training_set_metrics(self, train: Batch) -> dict[str, Tensor]:
         """``train/acc``, ``train/full_loss`` and ``train/full_cost`` of the whole training set,
         from one forward pass (``train/loss`` is the batch loss of every step)."""
-        metrics = self.evaluate(*train, self.train_acc)
+        metrics = self.evaluate(*train)
         return {"train/acc": metrics["acc"], "train/full_loss": metrics["loss"],
                 "train/full_cost": metrics["cost"]}
 
@@ -195,7 +183,7 @@ class ParityModule(pl.LightningModule):
         # callbacks.StarterValidation): the data module's val_dataloader gives the whole
         # validation set (dataloader 0) and the whole training set (dataloader 1).
         if dataloader_idx == 0:
-            metrics = {**{f"val/{k}": v for k, v in self.evaluate(*batch, self.val_acc).items()},
+            metrics = {**{f"val/{k}": v for k, v in self.evaluate(*batch).items()},
                        "weights/squared_norm": self.squared_norm()}
         else:
             metrics = self.training_set_metrics(batch)
@@ -203,7 +191,7 @@ class ParityModule(pl.LightningModule):
                       batch_size=1, add_dataloader_idx=False)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        metrics = self.evaluate(*batch, self.test_acc)
+        metrics = self.evaluate(*batch)
         self.log_dict({f"test/{k}": v for k, v in metrics.items()}, on_step=False,
                       on_epoch=True, sync_dist=True, batch_size=1)
 
@@ -256,15 +244,11 @@ class TDT4265Binary(_TDT4265):
         return F.binary_cross_entropy_with_logits(scores, Y)
 
     def predictions(self, scores: Tensor) -> Tensor:
-        # Task 2c: predict 1 when y_hat >= 0.5; BinaryAccuracy's own threshold is strict
-        # (y_hat > 0.5), which differs at y_hat = 0.5 (e.g. zero weights), so pass labels.
+        # Task 2c: predict 1 when y_hat >= 0.5 (zero weights give y_hat = 0.5: a 1)
         return (torch.sigmoid(scores) >= 0.5).long()
 
     def labels(self, Y: Tensor) -> Tensor:
         return Y.long()
-
-    def make_accuracy(self, num_classes: int) -> Metric:
-        return BinaryAccuracy(threshold=0.5)
 
     def check_parameters(self, params: Mapping[str, np.ndarray]) -> None:
         super().check_parameters(params)

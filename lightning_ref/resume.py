@@ -4,7 +4,7 @@
   "transaction" writes a temporary file in the system's temporary folder and then moves it,
   which is a copy (not a rename) when that folder is on another file system, so a crash can
   leave half a checkpoint. This plugin writes every checkpoint with
-  :func:`numpy_impl.runfiles.write_bytes` (a temporary file in the same folder, fsync, rename).
+  :func:`numpy_impl.run.runfiles.write_bytes` (a temporary file in the same folder, fsync, rename).
 * :class:`LastCheckpoint`: ``last.ckpt``, beside the best checkpoint, holds the run's latest
   state: the final weights when fit ends (after :class:`~lightning_ref.callbacks.RestoreBest`,
   so they are the weights whose metrics the run prints), or the last completed step when
@@ -39,8 +39,8 @@ import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from numpy_impl import runfiles
-from numpy_impl.interrupt import Interrupted
+from numpy_impl.run import runfiles
+from numpy_impl.run.interrupt import Interrupted
 
 LAST = "last.ckpt"
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

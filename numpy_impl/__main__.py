@@ -2,7 +2,7 @@
 
 Trains one experiment definition (default: tdt4265/task2b on the embedded MNIST subset), or every
 run of a grid (``grids/dd2424_bonus``), with the NumPy implementation. The experiment and its
-flags follow the one schema of :mod:`numpy_impl.schema`, so the same command line works on
+flags follow the one schema of :mod:`numpy_impl.run.schema`, so the same command line works on
 ``python -m lightning_ref.fit`` and ``python -m compare``, and a bad value gets the same one line
 and exit code 2 on all three.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
-from numpy_impl.exits import ExitCode
-from numpy_impl.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
-from numpy_impl.interrupt import Interrupted, catch_signals, resume_command
-from numpy_impl.schema import (
+from numpy_impl.run.exits import ExitCode
+from numpy_impl.run.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
+from numpy_impl.run.interrupt import Interrupted, catch_signals, resume_command
+from numpy_impl.run.schema import (
     ExperimentError,
     experiment_parser,
     experiment_source,
@@ -25,7 +25,7 @@ from numpy_impl.schema import (
     report,
     user_errors,
 )
-from numpy_impl.threads import configure_threads
+from numpy_impl.run.threads import configure_threads
 
 
 def build_parser() -> ArgumentParser:
@@ -50,7 +50,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Train the experiment or grid the command line names; the exit code
-    (:class:`numpy_impl.exits.ExitCode`): OK when done, USAGE for a usage or config mistake (a
+    (:class:`numpy_impl.run.exits.ExitCode`): OK when done, USAGE for a usage or config mistake (a
     bad --ckpt_path included), DATA for missing or unsafe data, FAILED for a diverged run (one
     line on stderr), 130 or 143 when SIGINT or SIGTERM stopped the run (after saving its
     checkpoint, whose path and the command that resumes it are printed)."""
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         source = experiment_source([args.experiment] if args.experiment else [], parts.configs,
                                    DEFAULT_EXPERIMENT)
         # Imported here so that --list and --help stay instant.
-        from numpy_impl.grid import run_grid
-        from numpy_impl.train import latest_checkpoint, run_experiment
+        from numpy_impl.run.grid import run_grid
+        from numpy_impl.run.train import latest_checkpoint, run_experiment
 
         is_grid = source.startswith("grids/") or Path(source).parent.name == "grids"
         if is_grid and (args.ckpt_path or args.resume):

@@ -24,8 +24,7 @@ import numpy as np
 
 from numpy_impl import data, dd2424, tdt4265
 from numpy_impl.draws import make_rng
-from numpy_impl.experiments import Experiment, ExperimentError
-from numpy_impl.schema import check_batch_size
+from numpy_impl.errors import ExperimentError
 
 TDT4265_TRAIN_SIZE = 20_000
 BINARY_DIGITS = {2: 1.0, 3: 0.0}  # digit -> target
@@ -183,12 +182,3 @@ def load_split(dataset: str, split: str, root: str | None = None, download: bool
             raise ExperimentError(f"data.split {split!r} is defined on MNIST only, not {dataset!r}")
         return tdt4265_split(root, split == "tdt4265_binary", download, dtype, readers)
     return dd2424_split(dataset, root, split == "dd2424_all", val_size, download, dtype, readers)
-
-
-def experiment_split(exp: Experiment) -> Split:
-    """The split an experiment definition names, checked against its batch size (which cannot
-    exceed the training set: known only now, before any training)."""
-    split = load_split(exp.dataset, exp.split, exp.root, exp.download, exp.val_size, exp.dtype)
-    check_batch_size(exp.batch_size, split.sizes()["train"],
-                     exp.origins.get("data.batch_size", "data.batch_size"))
-    return split

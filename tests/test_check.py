@@ -339,9 +339,10 @@ def test_the_checks_as_pytest_items(submission: str, failing: set[str], tmp_path
         for file in (SUBMISSIONS / submission).iterdir():
             shutil.copy(file, path / file.name)
     repo = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(repo / "compare" / "test_submission.py"), "--submission", str(path),
-                          "--assignment", "tdt4265", "--check-quick", "-rf"],
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+                          str(repo / "compare" / "tests" / "test_submission.py"),
+                          "--submission", str(path), "--assignment", "tdt4265", "--check-quick",
+                          "-rf"],
                          cwd=repo, capture_output=True, text=True, timeout=600)
     failed = set(re.findall(r"FAILED \S+::test_check\[(\S+?)\]", out.stdout))
     assert failed == failing, out.stdout[-3000:]

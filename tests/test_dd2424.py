@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from numpy_impl import dd2424 as D
@@ -17,8 +17,6 @@ from numpy_impl import functional as F
 from numpy_impl.gradcheck import check_tdt4265, max_relative_error, numerical_gradients
 from numpy_impl.steps import StepRecord
 from tests.fakes import write_cifar_batch
-
-FAST = settings(max_examples=15, deadline=None)
 
 
 def problem(d=10, n=30, K=4, seed=0, dtype=np.float64):
@@ -127,7 +125,6 @@ def test_gradients_against_finite_differences(loss, lam):
     check_tdt4265(cost, network, grads)
 
 
-@FAST
 @given(st.integers(1, 8), st.integers(1, 8), st.integers(2, 6), st.integers(0, 2**32 - 1))
 def test_gradients_against_finite_differences_any_shape(d, n, K, seed):
     X, Y, y, network = problem(d, n, K, seed)

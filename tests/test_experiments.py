@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from numpy_impl.experiments import (
+from numpy_impl.run.experiments import (
     CONFIG_DIR,
     DEFAULT_EXPERIMENT,
     ExperimentError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -52,7 +52,6 @@ def test_numerical_gradients_perturb_the_arrays_in_place():
     assert seen[0][0, 0] == 0.5 and seen[1][0, 0] == -0.5 and seen[2][0, 0] == 0
 
 
-@settings(max_examples=20, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4),
                   elements=st.floats(-3, 3)))
 def test_numerical_gradient_of_sum_of_cubes(x):

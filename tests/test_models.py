@@ -38,7 +38,7 @@ def setup(name: str, lam: float = 0.0, n: int = 8, seed: int = 0, dtype=np.float
 
 
 def test_name_table_and_layouts():
-    from numpy_impl.schema import MODEL_NAMES
+    from numpy_impl.run.schema import MODEL_NAMES
 
     assert list(M.MODELS) == NAMES == list(MODEL_NAMES)  # the schema's Literal: the records
     for name in NAMES:

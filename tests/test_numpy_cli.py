@@ -13,10 +13,9 @@ import pytest
 
 from numpy_impl import dd2424
 from numpy_impl.__main__ import main
-from numpy_impl.exits import ExitCode
-from numpy_impl.experiments import experiment_names, load_experiment
-from numpy_impl.splits import experiment_split
-from numpy_impl.train import run_experiment
+from numpy_impl.run.exits import ExitCode
+from numpy_impl.run.experiments import experiment_names, experiment_split, load_experiment
+from numpy_impl.run.train import run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,7 +80,7 @@ def test_errors_are_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture) -
 
 
 def test_the_grid_reports_every_run(cifar_root: Path, tmp_path: Path) -> None:
-    from numpy_impl.grid import run_grid
+    from numpy_impl.run.grid import run_grid
 
     rows = run_grid("dd2424_bonus", {"trainer.max_epochs": 1, "data.root": str(cifar_root),
                                      "data.val_size": 100}, tmp_path, verbose=False)

@@ -18,10 +18,9 @@ import pytest
 from numpy_impl import dd2424
 from numpy_impl.__main__ import main
 from numpy_impl.draws import make_rng
-from numpy_impl.experiments import load_experiment
-from numpy_impl.splits import experiment_split
+from numpy_impl.run.experiments import experiment_split, load_experiment
+from numpy_impl.run.train import dd2424_arguments, run_experiment, tdt4265_trainer
 from numpy_impl.steps import StepRecord, TrainerState
-from numpy_impl.train import dd2424_arguments, run_experiment, tdt4265_trainer
 
 MNIST_DD2424 = {"data.dataset": "mnist", "data.root": None}
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from numpy_impl import dd2424, tdt4265
@@ -31,7 +31,6 @@ from numpy_impl import dd2424, tdt4265
 TOLERANCE = {np.float32: 1e-4, np.float64: 1e-10}
 SCORE_KINDS = ("ordinary", "extreme", "equal")
 EXTREME = 1e4
-SETTINGS = settings(max_examples=40, deadline=None)
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,6 @@ def one_hot_targets(case: Case) -> np.ndarray:
     return np.eye(case.k, dtype=case.dtype)[draw_labels(case, case.n, case.k)]
 
 
-@SETTINGS
 @given(cases)
 def test_tdt4265_binary_losses(case: Case) -> None:
     z = draw_scores(case, (case.n, 1))
@@ -134,7 +132,6 @@ def test_tdt4265_binary_losses(case: Case) -> None:
     assert_matches(tdt4265.binary_cross_entropy_loss(y, probs), ref_p, case.dtype)
 
 
-@SETTINGS
 @given(cases)
 def test_tdt4265_softmax_losses(case: Case) -> None:
     z = draw_scores(case, (case.n, case.k))
@@ -158,7 +155,6 @@ def tdt4265_inputs(case: Case, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("model_class", [tdt4265.BinaryModel, tdt4265.SoftmaxModel])
-@SETTINGS
 @given(case=cases)
 def test_tdt4265_backward(model_class: type, case: Case) -> None:
     binary = model_class is tdt4265.BinaryModel
@@ -192,7 +188,6 @@ def dd2424_inputs(case: Case) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return X.astype(case.dtype), {"W": W.astype(case.dtype), "b": b.astype(case.dtype)}
 
 
-@SETTINGS
 @given(cases)
 def test_dd2424_losses_and_cost(case: Case) -> None:
     S = draw_scores(case, (case.k, case.n))
@@ -208,7 +203,6 @@ def test_dd2424_losses_and_cost(case: Case) -> None:
     assert_matches(dd2424.compute_cost(P, y, {"W": W}, case.lam), ref_cost, case.dtype)
 
 
-@SETTINGS
 @given(cases)
 def test_dd2424_multiple_bce_losses_and_cost(case: Case) -> None:
     S = draw_scores(case, (case.k, case.n))
@@ -226,7 +220,6 @@ def test_dd2424_multiple_bce_losses_and_cost(case: Case) -> None:
 
 
 @pytest.mark.parametrize("multiple_bce", [False, True])
-@SETTINGS
 @given(case=cases)
 def test_dd2424_backward(multiple_bce: bool, case: Case) -> None:
     X, network = dd2424_inputs(case)

@@ -14,7 +14,7 @@ from compare.report import runs
 from compare.report.__main__ import main
 from compare.report.runs import read_curves
 from compare.report.tdt4265 import zoom
-from numpy_impl.exits import ExitCode
+from numpy_impl.run.exits import ExitCode
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = {

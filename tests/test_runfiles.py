@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from numpy_impl import runfiles
-from numpy_impl.experiments import load_experiment
-from numpy_impl.train import run_experiment
+from numpy_impl.run import runfiles
+from numpy_impl.run.experiments import load_experiment
+from numpy_impl.run.train import run_experiment
 
 
 def test_versions_count_up_and_never_reuse_a_folder(tmp_path: Path) -> None:

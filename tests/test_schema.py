@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from numpy_impl.exits import ExitCode
-from numpy_impl.experiments import CONFIG_DIR, experiment_name, load_experiment
-from numpy_impl.schema import TRAINER_ARGUMENTS, split_argv
+from numpy_impl.run.exits import ExitCode
+from numpy_impl.run.experiments import CONFIG_DIR, experiment_name, load_experiment
+from numpy_impl.run.schema import TRAINER_ARGUMENTS, split_argv
 
 REPO = Path(__file__).resolve().parent.parent
 CLIS = ("numpy_impl", "lightning_ref.fit", "compare")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from numpy_impl import data
-from numpy_impl.experiments import ExperimentError
+from numpy_impl.run.experiments import ExperimentError
 from numpy_impl.splits import dd2424_split, mnist_sets, tdt4265_split
 from tests.fakes import write_cifar_root, write_mnist_root
 

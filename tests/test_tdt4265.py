@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from numpy_impl import draws
@@ -14,8 +14,6 @@ from numpy_impl import functional as F
 from numpy_impl import tdt4265 as T
 from numpy_impl.gradcheck import check_tdt4265, max_relative_error, numerical_gradients
 from tests.fakes import StarterSoftmaxModel
-
-FAST = settings(max_examples=15, deadline=None)
 
 
 def images(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -156,7 +154,6 @@ def test_l2_gradient_is_2_lambda_w_and_lambda_w_fails_the_check():
         check_tdt4265(cost, {"w": model.w}, {"w": half_convention})
 
 
-@FAST
 @given(st.integers(1, 30), st.integers(0, 2**32 - 1))
 def test_softmax_outputs_are_distributions_for_any_batch(n, seed):
     X, _, _ = data(n, seed)
@@ -240,7 +237,6 @@ def test_batch_loader_without_shuffle_is_sequential_views():
 
 
 @given(st.integers(1, 60), st.integers(1, 16), st.integers(0, 2**32 - 1))
-@FAST
 def test_batch_loader_shuffled_every_sample_once_per_epoch(n, batch_size, seed):
     batches = loaded_indices(n, batch_size, shuffle=True, drop_last=False, rng=draws.make_rng(seed))
     assert sorted(sum(batches, [])) == list(range(n))
@@ -491,9 +487,8 @@ def test_a_wrapped_loss_with_loss_from_scores_kept_stays_exact():
 
 
 def test_run_metrics_are_the_losses_of_the_scores():
-    from numpy_impl.experiments import load_experiment
-    from numpy_impl.splits import experiment_split
-    from numpy_impl.train import run_experiment
+    from numpy_impl.run.experiments import experiment_split, load_experiment
+    from numpy_impl.run.train import run_experiment
 
     exp = load_experiment("tdt4265/task3b", {"trainer.max_epochs": 1})
     result = run_experiment(exp, runs_dir=None, verbose=False)

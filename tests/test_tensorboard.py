@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
 from lightning_ref.fit import main
-from numpy_impl.experiments import CONFIG_DIR
+from numpy_impl.run.experiments import CONFIG_DIR
 from tests.fakes import write_cifar_root
 
 TAGS = {"train/loss", "train/cost", "train/acc", "val/loss", "val/cost", "val/acc", "lr"}

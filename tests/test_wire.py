@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -35,7 +35,6 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-@settings(max_examples=60, deadline=None)
 @given(VALUES)
 def test_plain_values_cross_unchanged(value: object) -> None:
     assert _same(wire.read_message(io.BytesIO(wire.encode(value))), value)

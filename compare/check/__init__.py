@@ -22,8 +22,9 @@ from os import PathLike
 from pathlib import Path
 
 from compare.check.result import CheckResult, SubmissionResult
+from compare.check.runner import run_submission
 from compare.check.sandbox import MODES, Limits, best_mode, namespaces_work
-from compare.check.session import Job, run_submission
+from compare.check.session import Job
 from compare.check.verdict import Options, strictly
 
 ASSIGNMENTS = ("tdt4265", "dd2424")
@@ -33,7 +34,7 @@ ASSIGNMENTS = ("tdt4265", "dd2424")
 def _one_blas_thread() -> None:
     """One BLAS thread in the grader: in a batch its threads compute references at once, and
     OpenBLAS's own pool, shared by them, spins (seen: two threads stuck in a 10 x 3072 product)."""
-    from numpy_impl.threads import configure_threads
+    from numpy_impl.run.threads import configure_threads
 
     configure_threads()
 

@@ -27,7 +27,7 @@ from compare.check.result import (
 )
 from compare.check.sandbox import MODES, STOPPING, best_mode, kill_all, mode_note, namespaces_work
 from compare.isolation import Interrupted, run_interruptible
-from numpy_impl.exits import ExitCode
+from numpy_impl.run.exits import ExitCode
 
 
 def parser() -> ArgumentParser:
@@ -80,7 +80,7 @@ def _submissions(folder: Path, out: Path) -> list[Path]:
 
 def _nothing(assignment: str, path: Path, why: str, quick: bool) -> SubmissionResult:
     """The row of a batch entry that holds nothing to check: every check an error saying why."""
-    from compare.check.session import check_ids
+    from compare.check.runner import check_ids
 
     result = SubmissionResult(assignment, path.name)
     result.checks = [CheckResult(i, "error", f"{NOTHING}{why}")

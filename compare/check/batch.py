@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from compare.check.result import CheckResult, SubmissionResult
-from numpy_impl.runfiles import write_text
+from numpy_impl.run.runfiles import write_text
 
 _CODE = ("compare/check", "numpy_impl", "lightning_ref")
 

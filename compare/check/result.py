@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from numpy_impl.exits import exit_status as _exit_status
-from numpy_impl.runfiles import write_text
+from numpy_impl.run.exits import exit_status as _exit_status
+from numpy_impl.run.runfiles import write_text
 
 NOTHING = "nothing to check: "  # how every check's message starts when a hand-in holds nothing
 Status = Literal["pass", "fail", "convention", "warn", "error", "skip"]

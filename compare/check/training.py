@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from compare.check.result import CheckResult
 from compare.check.session import HandInRaised
-from compare.check.verdict import TOLERANCE, agrees, mismatch, scalar
+from compare.check.verdict import TOLERANCE, agrees, mismatch
 from numpy_impl import tdt4265 as ref
 
 
@@ -53,7 +52,7 @@ def mnist(binary: bool) -> tuple[np.ndarray, ...]:
     return X[:n], Y[:n], X[n:], Y[n:]
 
 
-def _replay(steps: list[Step], model_name: str, lr: float, lam: float,
+def replay(steps: list[Step], model_name: str, lr: float, lam: float,
             initial: dict[str, np.ndarray], check_id: str, note: str) -> CheckResult:
     """Replay ``steps`` through the reference; the first step and quantity that differ."""
     import torch
@@ -86,7 +85,7 @@ def _replay(steps: list[Step], model_name: str, lr: float, lam: float,
                        f"(loss and weights after every update){note}")
 
 
-def _driven_instead(error: HandInRaised) -> str:
+def driven_instead(error: HandInRaised) -> str:
     """Why the hand-in's own training loop cannot run here, when it is the starter code's
     validation_step that fails for want of what only ``__main__`` sets (the 2022 starter reads
     the globals X_train, Y_train, X_val and Y_val there): a NameError or AttributeError whose
@@ -98,56 +97,6 @@ def _driven_instead(error: HandInRaised) -> str:
     head = ("its validation_step reads globals set only under __main__" if error.type == "NameError"
             else "its validation_step cannot run outside __main__")
     return f"{head} (starter code; {raised}); its train_step was driven by the checker's loop"
-
-
-def tdt4265(sub: Any, check_id: str, binary: bool, steps: int) -> CheckResult:
-    """Train the hand-in's LogisticTrainer/BinaryModel (task 2: lr 0.05, no shuffle) or
-    SoftmaxTrainer/SoftmaxModel (task 3: lr 0.01, shuffle, lambda 0) with batch size 32 in its
-    worker, every step recorded; replay the record here. When the starter code's
-    validation_step cannot run outside ``__main__`` (:func:`_driven_instead`), the hand-in's
-    train_step is driven by the checker's loop instead (the reference trainer's: batches from
-    its own batch_loader, the same learning rate and batch size, no validation)."""
-    from compare.check.names import NotFound
-    from compare.check.tdt4265 import BIAS_FIRST, bias_first, from_hand_in, make_model, to_hand_in
-
-    model_role, trainer_role = (("BinaryModel", "LogisticTrainer") if binary
-                                else ("SoftmaxModel", "SoftmaxTrainer"))
-    model, note = make_model(sub, model_role, 0.0)
-    base = sub.find(trainer_role).obj
-    X, Y, Xv, Yv = mnist(binary)
-    first = bias_first(sub)
-    X, Xv = to_hand_in(X, first, 1), to_hand_in(Xv, first, 1)
-    if not binary:
-        one_hot = sub.find("one_hot_encode").obj
-        Y, Yv = (np.asarray(one_hot(y, 10), dtype=np.float64) for y in (Y, Yv))
-    lr = 0.05 if binary else 0.01
-    initial = {"w": from_hand_in(np.array(model.w, dtype=np.float64), first, 0)}
-    data = {"lr": lr, "bs": 32, "shuffle": not binary, "X": X, "Y": Y, "Xv": Xv, "Yv": Yv,
-            "steps": steps}
-    driven = ""
-    try:
-        record = sub.call("record_trainer", base=base, model=model, **data)
-    except HandInRaised as e:
-        driven = _driven_instead(e)
-        if not driven:
-            raise
-        model, note = make_model(sub, model_role, 0.0)  # a fresh one: the first step ran
-        initial = {"w": from_hand_in(np.array(model.w, dtype=np.float64), first, 0)}
-        try:
-            loader = sub.find("batch_loader").obj
-        except NotFound:
-            loader = None
-        record = sub.call("drive_train_step", base=base, model=model, loader=loader, **data)
-    recorded = [Step(from_hand_in(np.asarray(s["X"], dtype=np.float64), first, 1),
-                     np.asarray(s["Y"], dtype=np.float64), scalar(s["loss"]),
-                     {"w": from_hand_in(np.asarray(s["w"], dtype=np.float64), first, 0)})
-                for s in record]
-    if not recorded:
-        return CheckResult(check_id, "fail", "the trainer made no training step"
-                           + (f"; {driven}" if driven else ""))
-    name = "TDT4265Binary" if binary else "TDT4265Softmax"
-    note = "".join(f"; {n}" for n in (note, BIAS_FIRST if first else "", driven) if n)
-    return _replay(recorded, name, lr, 0.0, initial, check_id, note)
 
 
 def dd2424(check_id: str, record: dict, initial: dict[str, np.ndarray], lr: float, lam: float,
@@ -164,4 +113,4 @@ def dd2424(check_id: str, record: dict, initial: dict[str, np.ndarray], lr: floa
                           record["trained"]), {})[2]
     steps = [Step(X, Y, None, after[2]) for (X, Y, _), after in
              zip(calls, [*calls[1:], (None, None, trained)], strict=True)]
-    return _replay(steps, "DD2424Softmax", lr, lam, initial, check_id, "")
+    return replay(steps, "DD2424Softmax", lr, lam, initial, check_id, "")

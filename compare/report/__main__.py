@@ -23,7 +23,7 @@ from jsonargparse import ArgumentParser
 
 from compare.isolation import run_interruptible
 from numpy_impl.data import DataError, DatasetNotFoundError
-from numpy_impl.exits import ExitCode
+from numpy_impl.run.exits import ExitCode
 
 PROG = "python -m compare.report"
 CIFAR_HELP = (
@@ -99,7 +99,7 @@ def build_report(args: Any) -> Path:
     from compare.report.gradients import gradient_table
     from compare.report.runs import run_jobs
     from lightning_ref.quiet import quiet_lightning
-    from numpy_impl.threads import configure_threads
+    from numpy_impl.run.threads import configure_threads
 
     quiet_lightning()
     configure_threads()  # small matrices: one thread (docs/performance.md)

@@ -13,7 +13,7 @@ from compare.report.content import gradient_section, parity_note, pct, runs_sect
 from compare.report.document import Section, Table
 from compare.report.runs import Curves, Job, RunRecord
 from numpy_impl.dd2424 import grid_points
-from numpy_impl.experiments import load_grid
+from numpy_impl.run.experiments import load_grid
 
 SETTINGS = [f"dd2424/setting{k}" for k in range(1, 5)]
 #: The same run as bonus_all_data with eta 0.01, the step size both decays start from: their

@@ -1,7 +1,7 @@
 """The runs a report needs: each experiment trained by both sides, measured, and cached.
 
 A :class:`Job` names one experiment definition and its overrides. :func:`run_jobs` trains each
-job with the NumPy implementation (:func:`numpy_impl.train.run_experiment`, for the final
+job with the NumPy implementation (:func:`numpy_impl.run.train.run_experiment`, for the final
 weights and the text's own histories) and, unless the job opts out, once more through
 :func:`compare.run_parity` (Lightning's reference in lockstep with the NumPy side), whose
 TensorBoard run gives the reference's curves and whose :class:`ParityReport` gives the largest
@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from compare.parity_report import ParityReport
-from compare.run import run_parity
-from numpy_impl.experiments import Experiment, load_experiment
+from compare.parity.findings import ParityReport
+from compare.parity.run import run_parity
 from numpy_impl.models import MODELS
-from numpy_impl.splits import Split, experiment_split
-from numpy_impl.train import RunResult, run_experiment
+from numpy_impl.run.experiments import Experiment, experiment_split, load_experiment
+from numpy_impl.run.train import RunResult, run_experiment
+from numpy_impl.splits import Split
 
 #: The TensorBoard log folder a report's lockstep runs go under (as ``report/<name>``).
 LOG_DIR = Path("runs")

@@ -4,7 +4,7 @@
 experiment's split, draws the initialization from the experiment's one generator,
 trains with the text's own trainer (the TDT4265 ``BaseTrainer`` or DD2424's
 ``mini_batch_gd``) and writes to a new run folder ``runs/numpy/<experiment>/version_N/``
-(:mod:`numpy_impl.runfiles`) the TensorBoard events (the same tags as the Lightning
+(:mod:`numpy_impl.run.runfiles`) the TensorBoard events (the same tags as the Lightning
 reference's, and the run's hyperparameters for the HParams view), ``history.json``,
 ``weights.npz`` (and ``last_weights.npz`` when early stopping restored the best),
 ``metrics.json``, ``experiment.yaml`` and ``checkpoint.npz`` (the final
@@ -12,7 +12,7 @@ reference's, and the run's hyperparameters for the HParams view), ``history.json
 
 A non-finite loss or cost stops the run at its step with :class:`numpy_impl.steps.Diverged`;
 a signal noted in ``signals`` stops it after the step with
-:class:`numpy_impl.interrupt.Interrupted`, its checkpoint saved. Either way the logs so far
+:class:`numpy_impl.run.interrupt.Interrupted`, its checkpoint saved. Either way the logs so far
 are saved first.
 """
 
@@ -27,14 +27,17 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from numpy_impl import dd2424, runfiles, tdt4265
+from numpy_impl import dd2424, tdt4265
 from numpy_impl import functional as F
 from numpy_impl.draws import make_rng
-from numpy_impl.experiments import Experiment
-from numpy_impl.interrupt import Interrupted, SignalFlag
 from numpy_impl.models import MODELS, final_metrics
-from numpy_impl.schema import ExperimentError
-from numpy_impl.splits import Split, experiment_split
+from numpy_impl.run import runfiles
+from numpy_impl.run.experiments import Experiment, experiment_split
+from numpy_impl.run.interrupt import Interrupted, SignalFlag
+from numpy_impl.run.schema import ExperimentError
+from numpy_impl.run.tensorboard import EventWriter
+from numpy_impl.run.terminal import draws_bars
+from numpy_impl.splits import Split
 from numpy_impl.steps import (
     Diverged,
     OnStep,
@@ -43,8 +46,6 @@ from numpy_impl.steps import (
     ValidationRecord,
     check_finite,
 )
-from numpy_impl.tensorboard import EventWriter
-from numpy_impl.terminal import draws_bars
 
 RUNS_DIR = runfiles.RUNS_DIR / "numpy"
 #: The metrics the HParams view shows beside each run's hyperparameters.

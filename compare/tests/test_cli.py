@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from compare.__main__ import main
-from numpy_impl.experiments import ExperimentError
+from numpy_impl.run.experiments import ExperimentError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DDP = ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"]
 
 
@@ -42,7 +42,7 @@ def test_default_experiment_passes(tmp_path: Path) -> None:
 
 def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
     out = compare_cli("tdt4265/task3b", "--steps", "3", "--numpy-side",
-                      "compare.wrong:NO_MEAN_GRADIENT", cwd=tmp_path)
+                      "compare.parity.wrong:NO_MEAN_GRADIENT", cwd=tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL: first mismatch at step 0 (epoch 0): grad w[" in out.stdout
     assert "MISMATCH" in out.stdout
@@ -51,7 +51,7 @@ def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
 def test_bad_arguments(capsys: pytest.CaptureFixture) -> None:
     assert main(["no/such_experiment", "--no-progress"]) == 2
     assert "no experiment 'no/such_experiment'" in capsys.readouterr().err
-    assert main(["--numpy-side", "compare.wrong"]) == 2
+    assert main(["--numpy-side", "compare.parity.wrong"]) == 2
     assert "expected module:NAME" in capsys.readouterr().err
     assert main(["--steps", "0"]) == 2
     assert capsys.readouterr().err == (
@@ -77,24 +77,24 @@ def test_ddp_two_processes_against_one_numpy_process(experiment: str, overrides:
 
 def test_ddp_stops_every_rank_at_the_first_mismatch(tmp_path: Path) -> None:
     out = compare_cli("tdt4265/task3b", "--model.lam", "0.1", "--steps", "6", "--fail-fast",
-                      "--numpy-side", "compare.wrong:HALF_L2_GRADIENT", *DDP, cwd=tmp_path)
+                      "--numpy-side", "compare.parity.wrong:HALF_L2_GRADIENT", *DDP, cwd=tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL: first mismatch at step 1 (epoch 0): grad w[" in out.stdout
 
 
 def test_numpy_side_names_a_side_or_a_piece() -> None:
-    from compare import wrong
-    from compare.numpy_side import check_spec, load_side
+    from compare.parity import wrong
+    from compare.parity.numpy_side import check_spec, load_side
     from numpy_impl import tdt4265
 
-    assert load_side("compare.wrong:NO_MEAN_GRADIENT") is wrong.NO_MEAN_GRADIENT
+    assert load_side("compare.parity.wrong:NO_MEAN_GRADIENT") is wrong.NO_MEAN_GRADIENT
     assert load_side("numpy_impl.tdt4265:SoftmaxModel").model_class is tdt4265.SoftmaxModel
-    assert load_side("compare.wrong:SkippedShuffle").trainer_class is wrong.SkippedShuffle
-    assert load_side("compare.wrong:REGULARISED_BIAS").objective is wrong.REGULARISED_BIAS
-    for spec in ("compare.wrong:NOTHING", "no_such_module:X"):
+    assert load_side("compare.parity.wrong:SkippedShuffle").trainer_class is wrong.SkippedShuffle
+    assert load_side("compare.parity.wrong:REGULARISED_BIAS").objective is wrong.REGULARISED_BIAS
+    for spec in ("compare.parity.wrong:NOTHING", "no_such_module:X"):
         check_spec(spec)  # the form is right; loading it fails (in the NumPy side's process)
         with pytest.raises(ImportError):
             load_side(spec)
-    for spec in ("compare.wrong", "compare.wrong:", ":X"):
+    for spec in ("compare.parity.wrong", "compare.parity.wrong:", ":X"):
         with pytest.raises(ExperimentError, match="module:NAME"):
             check_spec(spec)

@@ -17,19 +17,21 @@ from typing import Any
 
 import yaml
 
-from numpy_impl.schema import (
+from numpy_impl import splits
+from numpy_impl.run.schema import (
     DEFAULT_EXPERIMENT,
     MODEL_NAMES,
     PRECISIONS,
     SECTIONS,
     TRAINER_ARGUMENTS,
     ExperimentError,
+    check_batch_size,
     check_field,
     not_allowed,
     schema_fields,
 )
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def load_experiment(name_or_path: str | Path = DEFAULT_EXPERIMENT,
                     overrides: Mapping[str, Any] | None = None,
                     flags: Mapping[str, str] | None = None) -> Experiment:
     """Read one experiment definition, apply dotted ``overrides`` and check every field against
-    the schema (:mod:`numpy_impl.schema`).
+    the schema (:mod:`numpy_impl.run.schema`).
 
     A refused value raises :class:`ExperimentError` naming where it came from: the flag
     (``flags[key]``, default ``--key``) for an override, the file and field otherwise.
@@ -260,3 +262,13 @@ def load_grid(name_or_path: str | Path) -> tuple[Experiment, dict[str, list]]:
         load_experiment(config["base"], {key: values[0]},
                         {key: f"{shown_path(path)}: grid.{key}"})
     return base, config["grid"]
+
+
+def experiment_split(exp: Experiment) -> splits.Split:
+    """The split an experiment definition names, checked against its batch size (which cannot
+    exceed the training set: known only now, before any training)."""
+    split = splits.load_split(exp.dataset, exp.split, exp.root, exp.download, exp.val_size,
+                              exp.dtype)
+    check_batch_size(exp.batch_size, split.sizes()["train"],
+                     exp.origins.get("data.batch_size", "data.batch_size"))
+    return split

@@ -1,5 +1,5 @@
 """Deliberately wrong NumPy sides: bugs that implementations of the two texts really contain,
-each of which compare must catch at the right step and quantity (``compare/test_wrong.py``).
+each of which compare must catch at the right step and quantity (``compare/tests/test_wrong.py``).
 
 The last ones never reach a verdict (they raise, hang, exit or allocate far too much): compare
 must end them with a clear error instead.
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from compare.numpy_side import NumpySide
+from compare.parity.numpy_side import NumpySide
 from numpy_impl import dd2424, tdt4265
 
 
@@ -123,9 +123,9 @@ VALIDATES_ONE_STEP_LATE = NumpySide(trainer_class=ValidatesOneStepLate)
 
 
 # ---------------------------------------------------------------------- no verdict at all
-# Student code that never lets compare judge it (compare/test_isolation.py): each misbehaves in
-# the second call of its backward, after update 0 was handed over. compare must end each with a
-# clear error (exit status 3), never hang, crash or pass.
+# Student code that never lets compare judge it (compare/tests/test_isolation.py): each
+# misbehaves in the second call of its backward, after update 0 was handed over. compare must end
+# each with a clear error (exit status 3), never hang, crash or pass.
 
 
 class _SecondBackward(tdt4265.SoftmaxModel):

@@ -9,7 +9,7 @@ import functools
 import pytest
 
 from compare.check import SubmissionResult, check
-from compare.check.session import check_ids
+from compare.check.runner import check_ids
 
 
 @functools.cache

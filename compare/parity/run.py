@@ -12,20 +12,24 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 
-from compare.lockstep import Lockstep, ParityCallback, ParityRuns
-from compare.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
-from compare.parity_report import ParityError, ParityReport
-from compare.pause import CHECKPOINT_DIR, REPORT, ParityPause, load_resume
+from compare.parity.findings import ParityError, ParityReport
+from compare.parity.lockstep import Lockstep, ParityCallback, ParityRuns
+from compare.parity.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
+from compare.parity.pause import CHECKPOINT_DIR, REPORT, ParityPause, load_resume
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
-from numpy_impl import runfiles
-from numpy_impl.experiments import DEFAULT_EXPERIMENT, Experiment, load_experiment
-from numpy_impl.splits import experiment_split
+from numpy_impl.run import runfiles
+from numpy_impl.run.experiments import (
+    DEFAULT_EXPERIMENT,
+    Experiment,
+    experiment_split,
+    load_experiment,
+)
+from numpy_impl.run.train import HPARAM_METRICS, hparams_of
 from numpy_impl.steps import Diverged
-from numpy_impl.train import HPARAM_METRICS, hparams_of
 
 RUNS_DIR = runfiles.RUNS_DIR / "compare"
 FINAL_WEIGHTS = "final_weights.npz"
@@ -61,11 +65,11 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         steps: stop both sides after this many updates.
         numpy_side: pieces of the NumPy side to replace (default: numpy_impl's own), or
             ``"module:NAME"`` naming them: a module of the project's packages is imported in
-            the NumPy side's process (:func:`compare.numpy_side.load_side`); any other module
+            the NumPy side's process (:func:`compare.parity.numpy_side.load_side`); any other module
             is a student's, whose TDT4265 model class runs in compare.check's sandbox
-            (:class:`compare.numpy_side.SandboxedSide`), never in compare's processes.
+            (:class:`compare.parity.numpy_side.SandboxedSide`), never in compare's processes.
         log_dir: the TensorBoard runs go to ``log_dir/<experiment>/version_N/`` (``numpy``,
-            ``lightning`` and ``parity``: :class:`compare.lockstep.ParityRuns`).
+            ``lightning`` and ``parity``: :class:`compare.parity.lockstep.ParityRuns`).
         tolerance: the largest relative error per element (default: 1e-10 for float64,
             1e-4 for float32; see :mod:`compare.tolerance`).
         strict: raise :class:`ParityError` at the first mismatch; otherwise run to the end and
@@ -76,7 +80,7 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
         memory: bytes the NumPy side's process may allocate (beyond what it inherits; a
             student's sandboxed model as much beyond its own Python and NumPy).
         ckpt_path: the checkpoint folder of a paused run of ``experiment`` to go on from (see
-            :mod:`compare.pause`); the run goes on in its own folder.
+            :mod:`compare.parity.pause`); the run goes on in its own folder.
         callbacks: more Lightning callbacks for the reference's Trainer.
 
     SIGINT or SIGTERM during training pauses the run: both sides stop at one step, their

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from compare import run_parity
 from compare.__main__ import main
-from numpy_impl.exits import ExitCode
+from numpy_impl.run.exits import ExitCode
 
 KINDS = ("scalars", "images", "histograms")
 #: Tags each run must hold (beyond what the other side holds: the sets are compared whole).
@@ -102,7 +102,7 @@ def test_dd2424_runs_log_alike(cifar_root: Path, log_dir: Path) -> None:
 
 
 def test_tdt4265_runs_log_alike_with_early_stopping(log_dir: Path) -> None:
-    # stops at step 6 (patience 3 on the starter's cadence; compare/test_parity.py)
+    # stops at step 6 (patience 3 on the starter's cadence; compare/tests/test_parity.py)
     report = run_parity("tdt4265/task2e", {"model.early_stopping_patience": 3,
                                            "model.lam": 0.1, "trainer.max_epochs": 5},
                         log_dir=log_dir)

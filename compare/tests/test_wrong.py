@@ -1,5 +1,5 @@
-"""Every parity check can fail: deliberately wrong NumPy sides (compare.wrong) are caught at the
-step and in the quantity where they part from the reference."""
+"""Every parity check can fail: deliberately wrong NumPy sides (compare.parity.wrong) are caught at
+the step and in the quantity where they part from the reference."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from compare import NumpySide, ParityError, run_parity, wrong
+from compare import NumpySide, ParityError, run_parity
+from compare.parity import wrong
 
 DD2424_MNIST = {"data.dataset": "mnist", "data.root": None, "data.split": "dd2424"}
 

@@ -1,8 +1,9 @@
 """Lockstep: every NumPy record held against what the Lightning reference just did.
 
-Lightning's Trainer drives the run; the NumPy side (:class:`compare.numpy_side.NumpyProcess`, a
-child process) hands over its records in order. :class:`ParityCallback` takes the next record at
-the matching hook and hands both sides' values to :class:`Lockstep`:
+Lightning's Trainer drives the run; the NumPy side
+(:class:`compare.parity.numpy_side.NumpyProcess`, a child process) hands over its records in order.
+:class:`ParityCallback` takes the next record at the matching hook and hands both sides' values to
+:class:`Lockstep`:
 
 * ``setup``: the NumPy side starts;
 * ``on_train_start``: the initial parameters (bit-identical);
@@ -26,15 +27,15 @@ record, ``weights/squared_norm`` at every validation, ``epoch`` wherever Lightni
 it once per step), and the texts' figures (:mod:`lightning_ref.figures`) drawn from the NumPy
 side's final weights by NumPy code (:meth:`Lockstep.templates`, :meth:`Lockstep.test`).
 
-A paused run (:mod:`compare.pause`) ends at a batch's start, where the NumPy side hands over its
-checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing the
-parameters both sides resume from (within the tolerance: they are the resumed step's) and does
+A paused run (:mod:`compare.parity.pause`) ends at a batch's start, where the NumPy side hands over
+its checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing
+the parameters both sides resume from (within the tolerance: they are the resumed step's) and does
 not compare that step's validation again.
 
 After ``fit``, :meth:`Lockstep.end` compares how training ended (last step, early-stopping
 step, best step), the final (restored) parameters and their metrics on every part of the split.
 A record the NumPy side could not produce (it raised, hung, exited) raises
-:class:`compare.numpy_side.NumpySideError` from the hook that asked for it.
+:class:`compare.parity.numpy_side.NumpySideError` from the hook that asked for it.
 
 Under DDP the NumPy side runs once, on rank 0: the ranks' shares of each batch are gathered
 there, the gradients are DDP's averages and the logged losses are synced means, so rank 0
@@ -57,17 +58,17 @@ from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor
 from torch.utils.tensorboard import summary as tb_summary
 
-from compare.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
-from compare.parity_report import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.parity.findings import Mismatch, ParityError, ParityReport, QuantityStats
+from compare.parity.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import starter_validates
 from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
 from lightning_ref.loggers import EPOCH_TAG, TextTensorBoardLogger
 from numpy_impl import functional as F
 from numpy_impl.models import MODELS, UniformModel, class_templates
-from numpy_impl.runfiles import new_version_dir
+from numpy_impl.run.runfiles import new_version_dir
+from numpy_impl.run.tensorboard import EventWriter, write_hparams
 from numpy_impl.steps import StepRecord, ValidationRecord
-from numpy_impl.tensorboard import EventWriter, write_hparams
 
 PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_error"
 #: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
@@ -145,9 +146,8 @@ class Lockstep:
     def metric(self, step: int | None, epoch: int | None, quantity: str, numpy_value: float,
                lightning_value: float) -> None:
         """Compare a loss, cost or accuracy of a whole set. Accuracies are compared as numbers
-        of correct predictions, exactly: torchmetrics returns accuracies in float32 whatever the
-        precision (0.52 = 13/25 comes back as 0.51999998), while the count they stand for is
-        exact on both sides."""
+        of correct predictions, exactly: the count is what both sides measure (in float32 an
+        accuracy such as 13/25 is not the float64 one, while the count it stands for is)."""
         part = quantity.rpartition(" ")[2].partition("/")[0]
         if quantity.endswith("/acc") and part in self.set_sizes:
             n = self.set_sizes[part]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from numpy_impl.dd2424 import grid_points
-from numpy_impl.experiments import load_experiment, load_grid
-from numpy_impl.train import run_experiment
+from numpy_impl.run.experiments import load_experiment, load_grid
+from numpy_impl.run.train import run_experiment
 
 
 def run_grid(name: str, overrides: dict[str, Any] | None = None,

@@ -1,6 +1,6 @@
 """A NumPy side that never lets compare judge it (it raises, hangs, exits, allocates far too
 much, or diverges) ends in a clear error or a FAIL, never in a hang, a crash of compare, or a
-PASS; the NumPy side's process never outlives the run (compare/numpy_side.py)."""
+PASS; the NumPy side's process never outlives the run (compare/parity/numpy_side.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from compare import NumpySide, NumpySideError, run_parity, wrong
+from compare import NumpySide, NumpySideError, run_parity
+from compare.parity import wrong
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def failed_side(side: NumpySide | str, log_dir: Path, **options: object) -> NumpySideError:
@@ -88,10 +89,10 @@ def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("args, status, message", [
-    (["--numpy-side", "compare.wrong:OS_EXITS"], 3,
+    (["--numpy-side", "compare.parity.wrong:OS_EXITS"], 3,
      "error: the NumPy side exited with status 0 after step 0 (sys.exit or os._exit in "
-     "compare/wrong.py?)"),
-    (["--numpy-side", "compare.wrong:HANGS", "--timeout", "1"], 3,
+     "compare/parity/wrong.py?)"),
+    (["--numpy-side", "compare.parity.wrong:HANGS", "--timeout", "1"], 3,
      "error: the NumPy side produced no record for 1 s after step 0; stopped it"),
     (["--numpy-side", "no_such_module:X"], 2,  # a usage error, found before any training
      "error: --numpy-side 'no_such_module:X': No module named 'no_such_module'"),
@@ -116,8 +117,8 @@ def test_a_signal_ends_the_run_while_the_numpy_side_hangs(signum: int, status: i
                                                           tmp_path: Path) -> None:
     """The NumPy side hangs (no time limit in sight); the signal still ends compare at once,
     without a verdict, and takes the NumPy side's process with it."""
-    out = start_cli("tdt4265/task3b", "--numpy-side", "compare.wrong:HANGS", "--timeout", "600",
-                    cwd=tmp_path)
+    out = start_cli("tdt4265/task3b", "--numpy-side", "compare.parity.wrong:HANGS", "--timeout",
+                    "600", cwd=tmp_path)
     deadline = time.monotonic() + 60
     while not children(out.pid) and time.monotonic() < deadline:  # the NumPy side started
         time.sleep(0.1)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from compare.parity_report import Mismatch, ParityReport, QuantityStats
+from compare.parity.findings import Mismatch, ParityReport, QuantityStats
 from compare.tolerance import TOLERANCES, difference, discrete_difference, errors
 
 

@@ -8,7 +8,7 @@ import enum
 
 class ExitCode(enum.IntEnum):
     """What a command's exit status means. An interrupted run exits 128 + the signal's number
-    (130 for Ctrl-C, 143 for SIGTERM: :attr:`numpy_impl.interrupt.Interrupted.exit_code`)."""
+    (130 for Ctrl-C, 143 for SIGTERM: :attr:`numpy_impl.run.interrupt.Interrupted.exit_code`)."""
 
     OK = 0  #: the run finished; compare and compare.check: every check passed
     FAILED = 1  #: a verdict of failure (a mismatch, a failed check) or a diverged training run

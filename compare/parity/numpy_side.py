@@ -1,7 +1,7 @@
 """The NumPy side of a parity run: numpy_impl's own trainer, or one with a student's pieces, in
 a child process that hands over one record at a time through a pipe.
 
-The trainer is the project's real one (``numpy_impl.train`` builds it from the experiment, as
+The trainer is the project's real one (``numpy_impl.run.train`` builds it from the experiment, as
 ``python -m numpy_impl`` does), so compare also verifies its batching, validation cadence,
 early stopping and learning-rate decay. :class:`NumpySide` replaces pieces of it: a
 deliberately wrong model (the suite's negative tests) or a student's own.
@@ -24,7 +24,7 @@ did instead of sending the next record becomes a :class:`NumpySideError`:
 Who runs where (the trust boundary, the same as ``python -m compare.check``'s): the parent and
 the child run trusted code only. A ``--numpy-side module:NAME`` of the project's own packages
 (:data:`compare.check.sandbox.PROJECT`: numpy_impl, lightning_ref, compare, bench, where the
-project keeps them, :func:`trusted`; e.g. ``compare.wrong:NO_MEAN_GRADIENT``), or a
+project keeps them, :func:`trusted`; e.g. ``compare.parity.wrong:NO_MEAN_GRADIENT``), or a
 :class:`NumpySide` passed to ``run_parity``, is trusted and runs in the child, imported there.
 Any other module is a student's and never runs in the child or the parent (a student's
 ``bench.py`` in the current folder included): the child finds its file without importing it
@@ -43,10 +43,10 @@ do is return wrong numbers from its own model, or break its own channel (an erro
 verdict). The sandbox's worker dies with the child; the parent removes the scratch folder of a
 child it had to kill (:meth:`NumpyProcess.stop`).
 
-Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.pause`): the child is
-ahead of the parent, so the parent cannot ask it for the state of a step it has already left.
-Instead the parent names a step the child has not passed (:meth:`PausePoint.choose`); the
-child, after sending that update, keeps its trainer's checkpoint of it
+Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.parity.pause`): the child
+is ahead of the parent, so the parent cannot ask it for the state of a step it has already left.
+Instead the parent names a step the child has not passed (:meth:`PausePoint.choose`); the child,
+after sending that update, keeps its trainer's checkpoint of it
 (:class:`numpy_impl.steps.TrainerState`), sends what follows the update (a validation), and at
 its next update sends a :class:`StateRecord` instead and exits. A run resumed from that
 checkpoint (``state=``) starts with an :class:`InitRecord` of the parameters it resumes from
@@ -80,12 +80,13 @@ import numpy as np
 from compare.check import sandbox
 from compare.check.session import HandInAborted, HandInRaised, Job, LoadError, Remote, Session
 from compare.isolation import child_setup, describe, student_frames
-from numpy_impl import dd2424, train
+from numpy_impl import dd2424
 from numpy_impl.draws import make_rng
-from numpy_impl.experiments import Experiment, ExperimentError
-from numpy_impl.interrupt import Interrupted
 from numpy_impl.models import final_metrics
-from numpy_impl.splits import Split, experiment_split
+from numpy_impl.run import train
+from numpy_impl.run.experiments import Experiment, ExperimentError, experiment_split
+from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.splits import Split
 from numpy_impl.steps import StepRecord, TrainerState, ValidationRecord, copies
 from numpy_impl.tdt4265 import BaseTrainer
 
@@ -107,7 +108,7 @@ WORKER_CPU_SECONDS = 24 * 3600.0
 CHECK_HINT = ("`python -m compare.check tdt4265 FOLDER` grades a whole hand-in, its trainer "
               "included")
 T = TypeVar("T")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder of compare/, numpy_impl/, ...
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder of compare/, numpy_impl/, ...
 
 
 @dataclass(frozen=True)
@@ -270,8 +271,9 @@ def check_spec(spec: str, exp: Experiment | None = None) -> None:
     if not (module_name and colon and name.isidentifier()):
         raise ExperimentError(
             f"--numpy-side {spec!r}: expected module:NAME naming a compare.NumpySide, a TDT4265 "
-            "model or trainer class, or a DD2424 Objective (e.g. compare.wrong:NO_MEAN_GRADIENT, "
-            "or my_task3a:SoftmaxModel with my_task3a.py in the current folder)")
+            "model or trainer class, or a DD2424 Objective (e.g. "
+            "compare.parity.wrong:NO_MEAN_GRADIENT, or my_task3a:SoftmaxModel with my_task3a.py "
+            "in the current folder)")
     if exp is not None and exp.text != "tdt4265" and not trusted(spec):
         raise ExperimentError(
             f"--numpy-side {spec!r}: a module of your own runs in a sandbox and may give only a "
@@ -314,7 +316,7 @@ class NumpyProcess:
             child inherits it at the fork instead of loading it again); None: the child loads it.
 
     ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
-    stop (set by :class:`compare.pause.ParityPause`), so a record is awaited at most
+    stop (set by :class:`compare.parity.pause.ParityPause`), so a record is awaited at most
     :data:`SIGNAL_GRACE` seconds (or twice the longest wait so far) more before
     :class:`Interrupted` is raised.
     """

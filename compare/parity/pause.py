@@ -7,20 +7,20 @@ The checkpoint of a parity run is a folder, ``<run>/checkpoint/`` (``<run>``: th
   (:class:`lightning_ref.resume.LastCheckpoint`);
 * ``numpy.npz``: the NumPy side's, as ``python -m numpy_impl`` saves it
   (:class:`numpy_impl.steps.TrainerState`, the experiment noted);
-* ``parity.json``: the report so far (:meth:`compare.parity_report.ParityReport.to_json`), so
+* ``parity.json``: the report so far (:meth:`compare.parity.findings.ParityReport.to_json`), so
   that the resumed run's verdict covers the whole run.
 
 The signal only raises a flag. The NumPy side runs ahead of the Lightning run (a record or two),
 so both stop at the first step that the NumPy side has not passed yet and that does not end an
 epoch (a Lightning checkpoint there resumes as a finished epoch, see
-:mod:`lightning_ref.resume`): :class:`compare.numpy_side.PausePoint`. Lightning saves
+:mod:`lightning_ref.resume`): :class:`compare.parity.numpy_side.PausePoint`. Lightning saves
 ``last.ckpt`` after that step; at the next batch's start the lockstep has received the NumPy
-side's checkpoint instead of its next update (:mod:`compare.lockstep`), and the pause writes
+side's checkpoint instead of its next update (:mod:`compare.parity.lockstep`), and the pause writes
 the other two files and raises :class:`Interrupted`. A run resumed to its verdict is not resumed
 again (its curves would be written twice). A run that ends before that step (early
 stopping, ``--steps``) ends as usual, with its verdict. A second signal stops at once, without
 a checkpoint; so does a NumPy side that sends nothing for
-:data:`compare.numpy_side.SIGNAL_GRACE` seconds (or twice its slowest record so far).
+:data:`compare.parity.numpy_side.SIGNAL_GRACE` seconds (or twice its slowest record so far).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from compare.lockstep import Lockstep
-from compare.parity_report import ParityReport
+from compare.parity.findings import ParityReport
+from compare.parity.lockstep import Lockstep
 from lightning_ref.resume import LAST, LastCheckpoint
-from numpy_impl import runfiles
-from numpy_impl.experiments import Experiment, ExperimentError
-from numpy_impl.interrupt import Interrupted
+from numpy_impl.run import runfiles
+from numpy_impl.run.experiments import Experiment, ExperimentError
+from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.run.train import load_checkpoint
 from numpy_impl.steps import TrainerState
-from numpy_impl.train import load_checkpoint
 
 CHECKPOINT_DIR = "checkpoint"
 NUMPY_STATE, REPORT = "numpy.npz", "parity.json"

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from numpy_impl.runfiles import plain
+from numpy_impl.run.runfiles import plain
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """``--numpy-side module:NAME`` with a student's module: its model class runs only in
-compare.check's sandbox, never in compare's processes (compare/numpy_side.py: SandboxedSide,
+compare.check's sandbox, never in compare's processes (compare/parity/numpy_side.py: SandboxedSide,
 SandboxedModel), and still trains step for step against the reference; whatever the module
 does to the processes it can reach, the run ends in a verdict or an error, never in a PASS it
 did not earn.
@@ -24,7 +24,7 @@ import pytest
 from compare.__main__ import main
 from compare.check.sandbox import SCRATCH_PREFIX
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LIMIT = 120  # seconds for one run of python -m compare (a run takes ~6 s)
 
 # numpy_impl.tdt4265.SoftmaxModel's maths, copied by hand: plain NumPy, no project imports

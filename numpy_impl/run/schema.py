@@ -29,8 +29,9 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 from jsonargparse import ArgumentParser, DefaultHelpFormatter, Namespace
 
-from numpy_impl.exits import ExitCode
-from numpy_impl.terminal import wrap_lines
+from numpy_impl.errors import ExperimentError
+from numpy_impl.run.exits import ExitCode
+from numpy_impl.run.terminal import wrap_lines
 
 #: The experiment every CLI runs when the command line names none (task 2b on the embedded
 #: MNIST subset).
@@ -68,11 +69,6 @@ TRAINER_ARGUMENTS = frozenset({
     "barebones", "plugins", "sync_batchnorm", "reload_dataloaders_every_n_epochs",
     "default_root_dir", "enable_autolog_hparams", "model_registry",
 })
-
-
-class ExperimentError(ValueError):
-    """An experiment, file, flag or value that cannot be used; the message is one line that
-    says which and why. Every CLI exits with code 2 on it."""
 
 
 def show(value: Any) -> str:
