@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from numpy_impl import dd2424, draws, splits, tdt4265
+from numpy_impl.texts import TEXTS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,9 +81,7 @@ def write_data(root: Path, shapes: Shapes) -> None:
 
 
 def load(text: str, root: str, dtype: str) -> splits.Split:
-    if text == "dd2424":
-        return splits.load_split("cifar10", "dd2424", root, dtype=dtype)
-    return splits.load_split("mnist", "tdt4265", root, dtype=dtype)
+    return splits.load_split(TEXTS[text].dataset, TEXTS[text].split, root, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------- 1. NumPy epochs

@@ -37,10 +37,16 @@ from numpy_impl.steps import check_finite
 from numpy_impl.tdt4265 import validation_interval
 
 
+def last_step(trainer: pl.Trainer) -> int:
+    """The step of the update just made, counted from 0 as the texts and the NumPy side count
+    (Lightning's ``global_step`` counts the updates made, so it is one more)."""
+    return trainer.global_step - 1
+
+
 def starter_validates(trainer: pl.Trainer) -> bool:
-    """Whether the update just made (step ``trainer.global_step - 1``) is followed by one of the
+    """Whether the update just made (step :func:`last_step`) is followed by one of the
     starter's validations."""
-    return (trainer.global_step - 1) % validation_interval(trainer.num_training_batches) == 0
+    return last_step(trainer) % validation_interval(trainer.num_training_batches) == 0
 
 
 class StarterValidation(Callback):
@@ -68,7 +74,7 @@ class StarterValidation(Callback):
         metrics = pl_module.validation_metrics(val, train)
         for logger in trainer.loggers:
             logger.log_metrics({k: float(v) for k, v in metrics.items()},
-                               step=trainer.global_step - 1)
+                               step=last_step(trainer))
         pl_module.log_dict(metrics, on_step=True, on_epoch=False, prog_bar=True, logger=False,
                            sync_dist=True, batch_size=1)
 
@@ -106,7 +112,7 @@ class TextEarlyStopping(EarlyStopping):
 
     def _record_stop(self, trainer: pl.Trainer) -> None:
         if self.stopped_step is None and self.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
-            self.stopped_step = trainer.global_step - 1
+            self.stopped_step = last_step(trainer)
 
 
 class RestoreBest(Callback):
@@ -182,5 +188,5 @@ class StopOnDivergence(Callback):
     @staticmethod
     def _check(trainer: pl.Trainer, values: dict[str, Any]) -> None:
         if trainer.global_step > 0:
-            check_finite(values, trainer.global_step - 1, trainer.current_epoch,
+            check_finite(values, last_step(trainer), trainer.current_epoch,
                          trainer.optimizers[0].param_groups[0]["lr"])

@@ -77,7 +77,7 @@ from pytorch_lightning.cli import (
 )
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStopping
+from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStopping, last_step
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
 from lightning_ref.quiet import EpochLines, TextProgressBar, quiet_lightning
@@ -392,7 +392,7 @@ def summary(trainer: Trainer, metrics: dict[str, float], last: LastCheckpoint) -
             kind = f"best {cb.monitor}" if cb.monitor else "last"
             lines.append(f"checkpoint ({kind}): {cb.best_model_path}")
     lines.append(f"final weights: {last.path}")
-    weights = f"the weights after the last step, {trainer.global_step - 1}"
+    weights = f"the weights after the last step, {last_step(trainer)}"
     for cb in trainer.callbacks:
         if isinstance(cb, TextEarlyStopping):
             lines.append(

@@ -39,6 +39,7 @@ import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
+from lightning_ref.callbacks import last_step
 from numpy_impl.run import runfiles
 from numpy_impl.run.interrupt import Interrupted
 
@@ -113,7 +114,7 @@ class LastCheckpoint(Callback):
                              batch: Any, batch_idx: int) -> None:
         if self.stop_at_next_batch:
             assert self.signum is not None
-            raise Interrupted(self.signum, trainer.global_step - 1, self.path)
+            raise Interrupted(self.signum, last_step(trainer), self.path)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -140,7 +141,7 @@ class LastCheckpoint(Callback):
         self.training = False
         self.save(trainer)
         if self.signum is not None:
-            raise Interrupted(self.signum, trainer.global_step - 1, self.path)
+            raise Interrupted(self.signum, last_step(trainer), self.path)
 
     def save(self, trainer: pl.Trainer) -> None:
         self.path = (self.folder or checkpoint_dir(trainer)) / LAST

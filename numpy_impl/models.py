@@ -33,6 +33,7 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import dd2424, draws, tdt4265
 from numpy_impl import functional as F
+from numpy_impl.texts import TEXTS
 
 if TYPE_CHECKING:
     from numpy_impl.splits import Split
@@ -210,7 +211,7 @@ class ModelRecord:
 def _record(name: str, text: Literal["tdt4265", "dd2424"], loss: str,
             numpy_class: type[UniformModel]) -> ModelRecord:
     return ModelRecord(name, text, loss, numpy_class, f"lightning_ref.models.{name}",
-                       numpy_class.data_layout, "w" if text == "tdt4265" else "W")
+                       numpy_class.data_layout, TEXTS[text].weights)
 
 
 #: The four models by name: the one table every part looks up.

@@ -22,7 +22,7 @@ def check_ids(assignment: str, quick: bool) -> list[str]:
 
 
 def _registry(assignment: str) -> tuple[dict, tuple[str, ...]]:
-    m = tdt4265 if assignment == "tdt4265" else dd2424
+    m = {"tdt4265": tdt4265, "dd2424": dd2424}[assignment]
     return m.CHECKS, m.TRAINING
 
 

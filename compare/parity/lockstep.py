@@ -61,7 +61,7 @@ from torch.utils.tensorboard import summary as tb_summary
 from compare.parity.findings import Mismatch, ParityError, ParityReport, QuantityStats
 from compare.parity.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
-from lightning_ref.callbacks import starter_validates
+from lightning_ref.callbacks import last_step, starter_validates
 from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
 from lightning_ref.loggers import EPOCH_TAG, TextTensorBoardLogger
 from numpy_impl import functional as F
@@ -69,6 +69,7 @@ from numpy_impl.models import MODELS, UniformModel, class_templates
 from numpy_impl.run.runfiles import new_version_dir
 from numpy_impl.run.tensorboard import EventWriter, write_hparams
 from numpy_impl.steps import StepRecord, ValidationRecord
+from numpy_impl.texts import TEXTS
 
 PARITY_TAG, PARITY_LOG10_TAG = "parity/max_rel_error", "parity/log10_max_rel_error"
 #: The floor of the log10 curve: an exact step (error 0) is drawn at -18, below float64's
@@ -281,7 +282,7 @@ class Lockstep:
             values[EPOCH_TAG] = self.last_epoch + 1
         if values:
             self.curves.numpy(values, step)
-        if test_set is not None and self.numpy.exp.text == "dd2424":
+        if test_set is not None and TEXTS[self.numpy.exp.text].probability_histograms:
             X, Y = test_set
             P = self._final_model(record).probabilities(X)  # (K, n)
             labels = Y.argmax(axis=0)
@@ -471,14 +472,14 @@ class ParityCallback(Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._call(trainer, self.lockstep.after_update, trainer.global_step - 1,
+        self._call(trainer, self.lockstep.after_update, last_step(trainer),
                    trainer.current_epoch, _numpy(dict(pl_module.named_parameters())))
         self._sync(trainer)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Lightning's own validation loop (the "epoch" rule), after update global_step - 1."""
+        """Lightning's own validation loop (the "epoch" rule), after update :func:`last_step`."""
         if not trainer.sanity_checking:
-            self._call(trainer, self.lockstep.validation, trainer.global_step - 1,
+            self._call(trainer, self.lockstep.validation, last_step(trainer),
                        _metrics(trainer, VALIDATION_KEYS))
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -499,8 +500,8 @@ class ParityCallback(Callback):
         the resumed step's, compared before the pause."""
         if (getattr(pl_module, "validation", None) == "starter" and trainer.global_step > 0
                 and starter_validates(trainer)
-                and trainer.global_step - 1 != self.resumed_after):
-            self._call(trainer, self.lockstep.validation, trainer.global_step - 1,
+                and last_step(trainer) != self.resumed_after):
+            self._call(trainer, self.lockstep.validation, last_step(trainer),
                        _metrics(trainer, VALIDATION_KEYS))
 
     def _call(self, trainer: pl.Trainer, method: Callable[..., None], *args: Any) -> None:

@@ -89,6 +89,7 @@ from numpy_impl.run.interrupt import Interrupted
 from numpy_impl.splits import Split
 from numpy_impl.steps import StepRecord, TrainerState, ValidationRecord, copies
 from numpy_impl.tdt4265 import BaseTrainer
+from numpy_impl.texts import TEXTS
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
@@ -274,7 +275,7 @@ def check_spec(spec: str, exp: Experiment | None = None) -> None:
             "model or trainer class, or a DD2424 Objective (e.g. "
             "compare.parity.wrong:NO_MEAN_GRADIENT, or my_task3a:SoftmaxModel with my_task3a.py "
             "in the current folder)")
-    if exp is not None and exp.text != "tdt4265" and not trusted(spec):
+    if exp is not None and not TEXTS[exp.text].student_model and not trusted(spec):
         raise ExperimentError(
             f"--numpy-side {spec!r}: a module of your own runs in a sandbox and may give only a "
             f"TDT4265 model class, and {exp.name} is a DD2424 experiment; `python -m "
@@ -460,9 +461,8 @@ class _Child:
         if self.split is None:
             self.split = experiment_split(self.exp)
         rng = make_rng(self.exp.seed)
-        if self.exp.text == "tdt4265":
-            return self.train_tdt4265(side, rng)
-        return self.train_dd2424(side, rng)
+        train = {"tdt4265": self.train_tdt4265, "dd2424": self.train_dd2424}[self.exp.text]
+        return train(side, rng)
 
     def load(self) -> NumpySide:
         """The side: as given; a project module's, imported here; a student's module's, in the

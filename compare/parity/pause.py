@@ -35,6 +35,7 @@ import torch
 
 from compare.parity.findings import ParityReport
 from compare.parity.lockstep import Lockstep
+from lightning_ref.callbacks import last_step
 from lightning_ref.resume import LAST, LastCheckpoint
 from numpy_impl.run import runfiles
 from numpy_impl.run.experiments import Experiment, ExperimentError
@@ -61,7 +62,7 @@ class ParityPause(LastCheckpoint):
         self.signum = self.lockstep.numpy.signum = signum
 
     def ready(self, trainer: pl.Trainer) -> bool:
-        step, per_epoch = trainer.global_step - 1, trainer.num_training_batches
+        step, per_epoch = last_step(trainer), trainer.num_training_batches
         if self.pause_step is None:
             self.pause_step = self.lockstep.numpy.pause.choose(
                 step + 1, lambda s: (s + 1) % per_epoch != 0)

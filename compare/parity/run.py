@@ -17,7 +17,7 @@ from compare.parity.lockstep import Lockstep, ParityCallback, ParityRuns
 from compare.parity.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProcess, NumpySide
 from compare.parity.pause import CHECKPOINT_DIR, REPORT, ParityPause, load_resume
 from compare.tolerance import TOLERANCES
-from lightning_ref.callbacks import RestoreBest, TextEarlyStopping
+from lightning_ref.callbacks import RestoreBest, TextEarlyStopping, last_step
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
@@ -165,7 +165,7 @@ def _how_training_ended(trainer: pl.Trainer) -> tuple[int | None, int | None, in
     stopped = next((cb.stopped_step for cb in trainer.callbacks
                     if isinstance(cb, TextEarlyStopping)), None)
     best = next((cb.best_step for cb in trainer.callbacks if isinstance(cb, RestoreBest)), None)
-    return (trainer.global_step - 1 if trainer.global_step else None), stopped, best
+    return (last_step(trainer) if trainer.global_step else None), stopped, best
 
 
 def _params(model: ParityModule) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def build_report(args: Any) -> Path:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     overrides, data, class_names = data_setup(args)
-    text = tdt4265 if args.text == "tdt4265" else dd2424
+    text = {"tdt4265": tdt4265, "dd2424": dd2424}[args.text]  # each text's report
     cache = Path(cache_dir(args))
     records, extra = run_jobs(
         text.jobs(args.quick), overrides, args.quick, cache / args.text,

@@ -38,6 +38,7 @@ from numpy_impl.models import MODELS
 from numpy_impl.run.experiments import Experiment, experiment_split, load_experiment
 from numpy_impl.run.train import RunResult, run_experiment
 from numpy_impl.splits import Split
+from numpy_impl.texts import TEXTS
 
 #: The TensorBoard log folder a report's lockstep runs go under (as ``report/<name>``).
 LOG_DIR = Path("runs")
@@ -159,8 +160,8 @@ def run_name(job: Job, exp: Experiment, quick: bool) -> str:
     ``dd2424/setting1_eta0.1_lam0`` (``eta`` in DD2424's notation, ``lr`` in TDT4265's),
     with ``_quick`` for a shortened run."""
     args = exp.config["model"]["init_args"]
-    rate = "eta" if exp.text == "dd2424" else "lr"
-    values = [f"{short}{args[key]:g}" for short, key in ((rate, "lr"), ("lam", "lam"))
+    values = [f"{short}{args[key]:g}" for short, key in ((TEXTS[exp.text].rate, "lr"),
+                                                          ("lam", "lam"))
               if isinstance(args.get(key), int | float)]
     parts = [job.label] + [v for v in values if v not in job.label]  # said once
     return "_".join(parts) + ("_quick" if quick else "")
@@ -206,7 +207,7 @@ def numpy_curves(exp: Experiment, history: Mapping[str, Any]) -> dict[str, Serie
     step; ``train/acc``, ``val/loss``, ``val/acc`` at every validation), DD2424 by epoch
     (``train/loss``, ``train/cost``, ``train/acc`` on the whole training set, the same for
     ``val``, and ``lr``)."""
-    if exp.text == "tdt4265":
+    if TEXTS[exp.text].curves_by == "step":
         pairs = {"train/loss": history["train"]["loss"], "train/acc": history["train"]["accuracy"],
                  "val/loss": history["val"]["loss"], "val/acc": history["val"]["accuracy"]}
         return {tag: ([float(s) for s in values], [float(v) for v in values.values()])
@@ -227,7 +228,7 @@ def lightning_curves(exp: Experiment, log_dir: Path, steps_per_epoch: int) -> di
     ``train/full_loss`` and ``train/full_cost`` of each validation (once per epoch) become
     ``train/loss`` and ``train/cost``, as in the NumPy history."""
     curves = read_curves(log_dir).get("lightning", {})
-    if exp.text == "tdt4265":
+    if TEXTS[exp.text].curves_by == "step":
         return curves
     per_step = {"train/loss": "batch/loss", "train/cost": "batch/cost",
                 "train/full_loss": "train/loss", "train/full_cost": "train/cost"}

@@ -173,7 +173,7 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
     hooks += [_check_finite(exp.lr), last]
     stop_hooks = [] if signals is None else [_stop_on(signals)]
     rng = make_rng(exp.seed)
-    train = _train_tdt4265 if exp.text == "tdt4265" else _train_dd2424
+    train = {"tdt4265": _train_tdt4265, "dd2424": _train_dd2424}[exp.text]
     try:
         if verbose:
             steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
