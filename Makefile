@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXPERIMENT ?= tdt4265/task2b
 
-.PHONY: demo test test-torchvision lint bench clean sandbox-tools
+.PHONY: demo test test-fast test-torchvision lint bench clean sandbox-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ sandbox-tools:
 test: $(STAMP) sandbox-tools
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The inner loop: the suite without the tests marked slow (subprocesses, long runs); under a
+# minute. `make test` stays the whole suite.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 # The optional torchvision backend, in its own environment: torchvision pins its own torch,
 # whose only CPU-usable build here is a 5.5 GB CUDA one (see README, The Lightning reference).

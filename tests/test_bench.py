@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from compare.check.sandbox import namespaces_work
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +33,7 @@ ROWS = {
 }
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_every_row_and_ratio(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

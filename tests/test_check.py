@@ -91,12 +91,14 @@ def not_passing(result) -> dict[str, str]:
     return {c.id: c.status for c in result.checks if c.status != "pass"}
 
 
+@pytest.mark.slow
 def test_correct_tdt4265_passes_every_check() -> None:
     result = check("tdt4265", CORRECT)
     assert not_passing(result) == {}, result.to_text()
     assert len(result.checks) == 15
 
 
+@pytest.mark.slow
 def test_correct_dd2424_file_passes_every_check() -> None:
     result = check("dd2424", DD2424)
     assert not_passing(result) == {}, result.to_text()
@@ -113,12 +115,14 @@ def test_broken_dd2424_fails_exactly_its_checks(name: str, tmp_path: Path) -> No
         assert words in result.by_id()[cid].message, result.to_text()
 
 
+@pytest.mark.slow
 def test_handwritten_dd2424_passes_and_trains_in_lockstep() -> None:
     result = check("dd2424", HANDWRITTEN)
     assert not_passing(result) == {}, result.to_text()
     assert not any(n for n in result.notes if "skipped" in n)  # its training is under __main__
 
 
+@pytest.mark.slow
 def test_dd2424_no_1_over_n_also_parts_in_training(tmp_path: Path) -> None:
     result = check("dd2424", dd2424_variant("no_1_over_n", tmp_path))
     assert not_passing(result) == {"BackwardPass": "fail", "BackwardPass_l2": "fail",
@@ -126,6 +130,7 @@ def test_dd2424_no_1_over_n_also_parts_in_training(tmp_path: Path) -> None:
     assert "step 0" in result.by_id()["MiniBatchGD"].message
 
 
+@pytest.mark.slow
 def test_dd2424_one_image_per_row_is_a_convention_that_says_so() -> None:
     result = check("dd2424", ROWS)
     # elementwise functions (normalize, the BCE loss) and flip indices do not show the layout
@@ -144,6 +149,7 @@ def test_dd2424_trains_at_import_runs_under_exec_and_errors(tmp_path: Path) -> N
     assert "FileNotFoundError" in result.checks[0].message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_broken_tdt4265_fails_exactly_its_checks(name: str, tmp_path: Path) -> None:
     status, ids = BROKEN[name]
@@ -151,6 +157,7 @@ def test_broken_tdt4265_fails_exactly_its_checks(name: str, tmp_path: Path) -> N
     assert not_passing(result) == dict.fromkeys(ids, status), result.to_text()
 
 
+@pytest.mark.slow
 def test_no_1_over_n_also_parts_in_training(tmp_path: Path) -> None:
     result = check("tdt4265", variant("no_1_over_n", tmp_path))
     assert not_passing(result) == {"BinaryModel.backward": "fail", "train_binary": "fail"}
@@ -180,6 +187,7 @@ QUIRKS: dict[str, tuple[dict[str, str], dict, bool]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(QUIRKS))
 def test_conventions_and_harmless_variations(name: str, tmp_path: Path) -> None:
     expected, keywords, quick = QUIRKS[name]
@@ -204,6 +212,7 @@ def test_map_and_exec_find_what_the_defaults_do_not(tmp_path: Path) -> None:
     assert not_passing(executed) == {}, executed.to_text()
 
 
+@pytest.mark.slow
 def test_memory_blowup_is_an_error_and_the_rest_runs(tmp_path: Path) -> None:
     result = check("tdt4265", variant("memory_blowup", tmp_path), quick=True,
                    memory_limit=2 << 30, time_limit=60)
@@ -234,6 +243,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_exit_statuses_and_files(tmp_path: Path) -> None:
     ok = _cli("tdt4265", str(CORRECT), "--quick", "--json", "r.json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
@@ -279,6 +289,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
                                              (signal.SIGKILL, -signal.SIGKILL)])
 def test_cli_interrupt_kills_the_looping_child(signum: int, code: int, tmp_path: Path) -> None:
@@ -307,6 +318,7 @@ def test_cli_interrupt_kills_the_looping_child(signum: int, code: int, tmp_path:
             proc.wait()
 
 
+@pytest.mark.slow
 def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:
     batch = tmp_path / "handins"
     batch.mkdir()
@@ -324,6 +336,7 @@ def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:
     assert "| minmax | fail |" in (tmp_path / "table.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("submission", "failing"), [
     ("tdt4265/correct", set()),
     ("tdt4265/broken/l2_lambda_w", {"SoftmaxModel.backward_l2"}),
@@ -351,6 +364,7 @@ def test_the_checks_as_pytest_items(submission: str, failing: set[str], tmp_path
         assert "lambda*w" in out.stdout
 
 
+@pytest.mark.slow
 def test_the_process_sandbox_grades_alike_and_says_so(tmp_path: Path) -> None:
     """--sandbox process, the fallback where namespaces are not available: the same grades,
     the time limit kept from outside, and one line saying which isolation ran."""

@@ -17,6 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from compare.check import check
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
@@ -103,6 +105,7 @@ SKIPPED = dict.fromkeys(("normalize", "ComputeLoss", "flip", "multiple_bce_loss"
                          "multiple_bce_gradient"), "skip")
 
 
+@pytest.mark.slow
 def test_earlier_years_api_is_found_and_trains_in_lockstep(tmp_path: Path) -> None:
     result = check("dd2424", handin(tmp_path, "a1", OLD_API))
     assert statuses(result) == expect(EVERY, **SKIPPED), result.to_text()
@@ -135,6 +138,7 @@ def MiniBatchGD(X, Y, y, X_val, y_val, GDparams, init_net, lam, seed, verbose=Fa
 '''
 
 
+@pytest.mark.slow
 def test_minibatch_gd_with_more_arguments_is_called_by_its_parameter_names(tmp_path: Path
                                                                            ) -> None:
     result = check("dd2424", handin(tmp_path, "a1", EXTRA_ARGUMENTS))
@@ -202,6 +206,7 @@ def LoadBatch(filename):
 '''
 
 
+@pytest.mark.slow
 def test_a_class_with_the_network_on_self_is_checked_method_by_method(tmp_path: Path) -> None:
     result = check("dd2424", handin(tmp_path, "model", CLASS_DICT))
     assert statuses(result) == expect(EVERY, **SKIPPED), result.to_text()
@@ -340,6 +345,7 @@ def load_data(filename):
 '''
 
 
+@pytest.mark.slow
 def test_load_batch_gets_its_file_where_it_looks(tmp_path: Path) -> None:
     fixed = check("dd2424", handin(tmp_path, "fixed", FIXED_FOLDER), quick=True)
     assert statuses(fixed) == expect(QUICK), fixed.to_text()
@@ -399,6 +405,7 @@ class Classifier:
 '''
 
 
+@pytest.mark.slow
 def test_map_names_a_method_of_a_class(tmp_path: Path) -> None:
     path = handin(tmp_path, "a1", MAPPED)
     plain = check("dd2424", path, quick=True)
@@ -459,6 +466,7 @@ def MiniBatchGD(X, Y, y, GDparams, W, b, lam):
 '''
 
 
+@pytest.mark.slow
 def test_mini_batch_gd_given_every_set_at_once_trains_in_lockstep(tmp_path: Path) -> None:
     result = check("dd2424", handin(tmp_path, "sets", SETS_AT_ONCE))
     minibatch = result.by_id()["MiniBatchGD"]

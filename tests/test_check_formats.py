@@ -222,6 +222,7 @@ def zip_folder(folder: Path, target: Path, top: str | None = None) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_zips_of_a_folder_and_of_a_notebook(tmp_path: Path) -> None:
     folder_zip = zip_folder(CORRECT, tmp_path / "handin.zip", top="assignment1")
     result = check("tdt4265", folder_zip, quick=True)
@@ -281,6 +282,7 @@ def test_zips_are_extracted_safely(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- batch, exit
 
 
+@pytest.mark.slow
 def test_a_batch_gives_every_entry_a_row(tmp_path: Path) -> None:
     batch = tmp_path / "handins"
     batch.mkdir()
@@ -311,6 +313,7 @@ def test_a_batch_gives_every_entry_a_row(tmp_path: Path) -> None:
             assert statuses == {"pass"}, row
 
 
+@pytest.mark.slow
 def test_nothing_found_exits_3_and_says_so_in_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

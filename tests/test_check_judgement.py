@@ -129,6 +129,7 @@ def test_a_loader_with_the_same_shuffle_every_epoch_is_a_warn(tmp_path: Path) ->
     assert not_passing(takes_rng) == {}, takes_rng.to_text()
 
 
+@pytest.mark.slow
 def test_warn_earns_the_point_and_exits_0(tmp_path: Path) -> None:
     folder = handin(tmp_path, "h", (SOFTMAX_OVERFLOWS,), {"trainer.py": [KEEPS_LAST]})
     result = check("tdt4265", folder, quick=True)
@@ -229,6 +230,7 @@ DRIVEN = "its train_step was driven by the checker's loop"
 GLOBALS = "its validation_step reads globals set only under __main__ (starter code"
 
 
+@pytest.mark.slow
 def test_the_2022_starter_trainer_trains_through_the_checkers_loop(tmp_path: Path) -> None:
     result = check("tdt4265", handin(tmp_path, "h", (STARTER_2022,)))
     assert not_passing(result) == {}, result.to_text()
@@ -241,6 +243,7 @@ def test_the_2022_starter_trainer_trains_through_the_checkers_loop(tmp_path: Pat
     assert "stops after 10 validations" in result.by_id()["early_stopping"].message
 
 
+@pytest.mark.slow
 def test_the_2022_starter_trainer_with_a_buggy_train_step_fails(tmp_path: Path) -> None:
     folder = handin(tmp_path, "h", (STARTER_2022,), {"task2.py": BUGGY_STEP})
     result = check("tdt4265", folder)
@@ -276,6 +279,7 @@ def test_an_error_in_the_students_own_trainer_lines_is_an_error(tmp_path: Path) 
         assert "starter" not in message and DRIVEN not in message, message
 
 
+@pytest.mark.slow
 def test_an_error_in_a_starter_line_says_it_is_the_starters(tmp_path: Path) -> None:
     """calculate_accuracy with a parameter of the student's: the starter's validation_step
     calls it the starter's way and raises in the starter's line."""

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # (model, init args, data module args, epochs): both layouts, L2, shuffling, flips, the
@@ -80,6 +81,7 @@ def samples_seen(tmp_path: Path, devices: int, rank: int) -> dict[str, np.ndarra
         return dict(saved)
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_make_the_same_updates_as_one(tmp_path: Path) -> None:
     one, two = run(tmp_path, 1), run(tmp_path, 2)
     # each rank computed with its half of every batch (not the whole batch twice)

@@ -394,6 +394,7 @@ def _statuses(result: dict) -> dict[str, str]:
     return {c["id"]: c["status"] for c in result["checks"]}
 
 
+@pytest.mark.slow
 def test_the_batch_finishes_with_a_grade_for_everyone(batch: dict) -> None:
     run = batch["run"]
     assert run.returncode in (1, 3), run.stderr[-2000:]  # failures, never 0, never a crash
@@ -407,6 +408,7 @@ def test_the_batch_finishes_with_a_grade_for_everyone(batch: dict) -> None:
     assert {i for i, s in honest.items() if s != "pass"} == HONEST_FAILS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_no_attack_earns_more_than_the_honest_grade(name: str, batch: dict) -> None:
     statuses = _statuses(batch["results"][f"{name}.py"])
@@ -418,16 +420,19 @@ def test_no_attack_earns_more_than_the_honest_grade(name: str, batch: dict) -> N
                                                                 batch["results"][f"{name}.py"])
 
 
+@pytest.mark.slow
 def test_pickled_code_in_a_message_never_runs(batch: dict) -> None:
     assert not list(batch["markers"].glob("*-unpickled"))
 
 
+@pytest.mark.slow
 def test_importing_the_project_is_an_error_naming_the_import(batch: dict) -> None:
     result = batch["results"]["reexport.py"]
     assert set(_statuses(result).values()) == {"error"}
     assert all("numpy_impl" in c["message"] for c in result["checks"]), result
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_scratch_nor_into_any_hand_in(batch: dict) -> None:
     assert batch["after"] == batch["before"]  # no hand-in changed, deleted or added a file
     for place in batch["places"]:
@@ -436,17 +441,20 @@ def test_nothing_is_written_outside_scratch_nor_into_any_hand_in(batch: dict) ->
     assert sorted(p.name for p in batch["cwd"].iterdir()) == []
 
 
+@pytest.mark.slow
 def test_neighbours_keep_their_grades(batch: dict) -> None:
     assert set(_statuses(batch["results"]["correct.py"]).values()) == {"pass"}
     honest = _statuses(batch["results"]["honest.py"])
     assert {i for i, s in honest.items() if s != "pass"} == HONEST_FAILS
 
 
+@pytest.mark.slow
 def test_nothing_is_left_running_and_scratch_is_removed(batch: dict) -> None:
     assert _leftovers(batch["grader"]) == []
     assert _scratch_folders(batch["grader"]) == []
 
 
+@pytest.mark.slow
 def test_limits_hold(batch: dict) -> None:
     results = batch["results"]
     by_id = {c["id"]: c for c in results["stubborn.py"]["checks"]}
@@ -457,12 +465,14 @@ def test_limits_hold(batch: dict) -> None:
     assert size < 50_000, size  # 300 MB of text does not reach the grades
 
 
+@pytest.mark.slow
 def test_killing_the_grader_is_not_possible(batch: dict) -> None:
     # the killer's neighbours in the batch were graded, so the grader lived on
     assert _statuses(batch["results"]["killer.py"])["ComputeCost"] != "pass"
     assert batch["seconds"] < 300
 
 
+@pytest.mark.slow
 def test_a_killed_batch_keeps_every_finished_grade(batch: dict, tmp_path: Path) -> None:
     """SIGKILL mid-batch: the results decided before it stay, and a rerun finishes the rest
     without checking them again."""
@@ -495,6 +505,7 @@ def test_a_killed_batch_keeps_every_finished_grade(batch: dict, tmp_path: Path) 
     assert len(json.loads((tmp_path / "grades.json").read_text())) == 7
 
 
+@pytest.mark.slow
 def test_a_detached_process_cannot_rewrite_results_json(tmp_path: Path) -> None:
     """--format gradescope writes results.json in the grader's folder; a process the hand-in
     leaves behind would rewrite it after the checker has exited."""
@@ -517,6 +528,7 @@ def test_ci_has_the_namespace_sandbox() -> None:
     assert namespaces_work()
 
 
+@pytest.mark.slow
 def test_a_huge_reply_is_capped(tmp_path: Path) -> None:
     """A result over the message cap is an error; a message under it but far too long reaches
     the grader cut to wire.MAX_TEXT."""
@@ -544,6 +556,7 @@ def test_a_huge_reply_is_capped(tmp_path: Path) -> None:
 TDT4265 = Path(__file__).parent / "submissions" / "tdt4265"
 
 
+@pytest.mark.slow
 def test_a_forging_tdt4265_hand_in_gets_its_honest_grade(tmp_path: Path) -> None:
     """The route that gave a wrong hand-in 15/15: forged check results written to every
     descriptor and object it can reach, from a default argument of task2a.py."""
@@ -569,6 +582,7 @@ def test_a_forging_tdt4265_hand_in_gets_its_honest_grade(tmp_path: Path) -> None
     assert not (tmp_path / "unpickled").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_only_grades_decided_before_it(tmp_path: Path) -> None:
     """Ctrl-C in a batch kills the running sandboxes: what the check they cut short would
     record (an error) is no grade, so it is not stored, and a rerun checks it again."""

@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
+@pytest.mark.slow
 def test_help() -> None:
     """--help: the project's flags; --help-all: LightningCLI's full help, every Trainer option."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -171,6 +172,7 @@ def test_early_stopping_run_matches_numpy(tmp_path: Path) -> None:
     assert train_acc == pytest.approx(reference.history["train"]["accuracy"], abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
     {"model.lr": 0.3, "model.lr_plateau_patience": 0, "trainer.max_epochs": 6},  # 2.1d plateau
     {"model.lr_step_epochs": 1, "trainer.max_epochs": 3, "model.lam": 0.01},  # 2.1d step decay
@@ -199,6 +201,7 @@ def test_multiple_bce_float32_matches_numpy(tmp_path: Path) -> None:
     assert_same_weights(model, reference.params, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_resumed_run_draws_what_an_uninterrupted_one_would(tmp_path: Path) -> None:
     """The checkpoint holds the generator's state: epoch 2 after resuming from epoch 1's
     checkpoint shuffles and flips as in an uninterrupted run, and ends with the same weights."""

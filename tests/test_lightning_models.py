@@ -37,6 +37,7 @@ def build(name: str, params: dict[str, np.ndarray], lam: float = LAM):
     return MODELS[name](lr=0.1, lam=lam, initial_parameters=params)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_gradcheck(name: str) -> None:
     """torch.autograd.gradcheck of the cost J (data loss + lam * R) w.r.t. every parameter."""

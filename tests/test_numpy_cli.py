@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +40,17 @@ def test_every_experiment_trains(name: str, cifar_root: Path, tmp_path: Path,
     assert np.isfinite(weights[weights.files[0]]).all()
 
 
-def test_the_default_run_says_it_uses_the_embedded_subset(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "numpy_impl", "--runs-dir", str(tmp_path),
-                             "--trainer.max_epochs", "1"],
-                            capture_output=True, text=True, cwd=REPO, check=True)
-    assert "embedded MNIST subset" in result.stdout
-    assert "train 800, val 200" in result.stdout
-    assert "val/acc" in result.stdout
-    assert "6/6 steps" in result.stderr  # not a terminal: one line for the epoch of six steps
+def test_the_default_run_says_it_uses_the_embedded_subset(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(REPO)
+    capsys.readouterr()
+    assert main(["--runs-dir", str(tmp_path), "--trainer.max_epochs", "1"]) == 0
+    stdout, stderr = capsys.readouterr()
+    assert "embedded MNIST subset" in stdout
+    assert "train 800, val 200" in stdout
+    assert "val/acc" in stdout
+    assert "6/6 steps" in stderr  # not a terminal: one line for the epoch of six steps
 
 
 def test_early_stopping_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -79,6 +80,7 @@ def test_errors_are_plain_words(tmp_path: Path, capsys: pytest.CaptureFixture) -
     assert capsys.readouterr().err == "error: unrecognized arguments: stray\n"
 
 
+@pytest.mark.slow
 def test_the_grid_reports_every_run(cifar_root: Path, tmp_path: Path) -> None:
     from numpy_impl.run.grid import run_grid
 

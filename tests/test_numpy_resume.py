@@ -125,6 +125,7 @@ def _wait_for_step(proc: subprocess.Popen, step: int) -> bytes:
             return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "name", "args"), [
     # long enough (tens of thousands of tiny steps) that the signal comes well before the end:
     # the progress bar on stderr shows the 20th step only at its next refresh

@@ -23,6 +23,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, env=env, timeout=600)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [("lightning_ref.fit", "--trainer.max_epochs", "1"),
                                      ("compare", "--steps", "6")])
 def test_no_noise_and_a_progress_bar_that_fits(command: tuple[str, ...], tmp_path: Path) -> None:
@@ -37,6 +38,7 @@ def test_no_noise_and_a_progress_bar_that_fits(command: tuple[str, ...], tmp_pat
         assert "val/acc" in bars[-1] and "train/loss" in bars[-1] and "v_num" not in bars[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["numpy_impl", "lightning_ref.fit", "compare",
                                     "compare.check", "compare.report"])
 def test_help_is_short_and_starts_with_the_projects_options(module: str, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory, cifar_root: Path) -> dict[
     return out
 
 
+@pytest.mark.slow
 def test_the_cache_is_not_under_the_log_folder(reports: dict[str, Path]) -> None:
     assert (reports["cache"] / "tdt4265").is_dir() and any(reports["cache"].rglob("record.json"))
     cached = {p.name for p in reports["cache"].rglob("*") if p.is_file()}
@@ -51,6 +52,7 @@ def test_the_cache_is_not_under_the_log_folder(reports: dict[str, Path]) -> None
     assert not any(p.name.endswith(".partial") for p in reports["runs"].rglob("*"))
 
 
+@pytest.mark.slow
 def test_the_tensorboard_runs_have_readable_names(reports: dict[str, Path]) -> None:
     runs_dir = reports["runs"] / "report"
     names = {p.parent.relative_to(runs_dir).as_posix()
@@ -61,6 +63,7 @@ def test_the_tensorboard_runs_have_readable_names(reports: dict[str, Path]) -> N
                for n in names), sorted(names)
 
 
+@pytest.mark.slow
 def test_a_report_on_the_embedded_subset_says_so(reports: dict[str, Path]) -> None:
     markdown = (reports["tdt4265"] / "report.md").read_text()
     assert "embedded" in markdown.splitlines()[0]
@@ -70,6 +73,7 @@ def test_a_report_on_the_embedded_subset_says_so(reports: dict[str, Path]) -> No
     assert "embedded" not in (reports["dd2424"] / "report.md").read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["tdt4265", "dd2424"])
 def test_every_figure_is_a_valid_png_linked_from_report_md(reports: dict[str, Path],
                                                            text: str) -> None:
@@ -84,6 +88,7 @@ def test_every_figure_is_a_valid_png_linked_from_report_md(reports: dict[str, Pa
     assert "QUICK MODE" in markdown.splitlines()[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["tdt4265", "dd2424"])
 def test_report_pdf_has_a_page_per_task(reports: dict[str, Path],
                                                            text: str) -> None:
@@ -95,6 +100,7 @@ def test_report_pdf_has_a_page_per_task(reports: dict[str, Path],
     assert pages >= sections
 
 
+@pytest.mark.slow
 def test_the_reports_show_the_parity_of_every_run_and_the_gradient_checks(
         reports: dict[str, Path]) -> None:
     tdt = (reports["tdt4265"] / "report.md").read_text()
@@ -106,6 +112,7 @@ def test_the_reports_show_the_parity_of_every_run_and_the_gradient_checks(
     assert "| DD2424MultiBCE |" in dd and "39.13%" in dd
 
 
+@pytest.mark.slow
 def test_a_rerun_takes_every_run_from_the_cache(reports: dict[str, Path], tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     def no_training(*args: object) -> None:
@@ -117,6 +124,7 @@ def test_a_rerun_takes_every_run_from_the_cache(reports: dict[str, Path], tmp_pa
     assert (tmp_path / "report.pdf").is_file()
 
 
+@pytest.mark.slow
 def test_a_changed_definition_runs_again(reports: dict[str, Path]) -> None:
     job = runs.Job("tdt4265/task2b")
     exp = runs.resolve(job, {}, quick=True)
@@ -172,6 +180,7 @@ def test_zoom_keeps_the_texts_ylim_only_where_the_curve_settles_inside_it() -> N
     assert zoom((0.93, 0.99), [0.5, 0.8, 0.85, 0.86, 0.9]) is None
 
 
+@pytest.mark.slow
 def test_the_result_sentences_come_from_the_numbers(reports: dict[str, Path]) -> None:
     dd = (reports["dd2424"] / "report.md").read_text()
     assert "oscillates instead of settling" not in dd and "at some cost in accuracy" not in dd

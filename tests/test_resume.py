@@ -18,13 +18,12 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from lightning_ref.fit import build
+from lightning_ref.fit import build, main
 from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl.run.experiments import load_experiment
 from numpy_impl.run.interrupt import Interrupted
 from tests.signals import signal_mid_run
 
-REPO = Path(__file__).resolve().parent.parent
 QUIET = ["--trainer.enable_progress_bar", "false"]
 
 TASK2E = ("tdt4265/task2e", {"trainer.max_epochs": 6})  # starter cadence, early stopping
@@ -72,6 +71,7 @@ def assert_bit_identical(got: dict[str, torch.Tensor], want: dict[str, torch.Ten
         assert torch.equal(got[key], value), (key, (got[key] - value).abs().max().item())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, step", [(TASK2E, 13), (STEP_DECAY, 25), (PLATEAU, 47)],
                          ids=["task2e-starter-early-stopping", "dd2424-step-decay",
                               "dd2424-plateau"])
@@ -101,6 +101,7 @@ def test_resume_from_mid_epoch_is_exact(case: tuple[str, dict], step: int,
             assert (got.stopped_epoch, got.stopped_step) == (want.stopped_epoch, want.stopped_step)
 
 
+@pytest.mark.slow
 def test_last_checkpoint_holds_the_final_weights(tmp_path: Path) -> None:
     """Early stopping restored the best: last.ckpt holds those (the model's after fit), the best
     checkpoint too; a run that reaches max_epochs saves its last step's weights."""
@@ -141,9 +142,17 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "lightning_ref.fit", *args, *QUIET]
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def fit_main(args: list[str], capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``python -m lightning_ref.fit ARGS`` as ``main(argv)`` in this process (from the current
+    folder): its exit status (0, or SystemExit's code as LightningCLI exits), stdout, stderr."""
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["lightning_ref.fit", *args], code, out.out, out.err)
 
 
 def final_weights(cwd: Path, name: str, version: int) -> dict[str, torch.Tensor]:
@@ -151,6 +160,7 @@ def final_weights(cwd: Path, name: str, version: int) -> dict[str, torch.Tensor]
     return torch.load(path, weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, flags, overrides", [
     (signal.SIGTERM, ["tdt4265/task3b", "--trainer.max_epochs", "3"], {"trainer.max_epochs": 3}),
     (signal.SIGINT, ["dd2424/bonus_flip", "--data.dataset", "mnist", "--data.root", "null",
@@ -159,11 +169,12 @@ def final_weights(cwd: Path, name: str, version: int) -> dict[str, torch.Tensor]
       "trainer.max_epochs": 2}),
 ], ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips"])
 def test_signal_then_resume_is_exact(signum: int, flags: list[str], overrides: dict[str, Any],
-                                     tmp_path: Path) -> None:
+                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture) -> None:
     """A real training process gets the signal mid-run (once its progress bar shows steps done),
     exits 128 + the signal's number with one line that says how to resume; that command ends
     with the weights of an uninterrupted run (the same definition trained in this process),
-    bit for bit."""
+    bit for bit. The signal goes to a real process; the resume command runs in this one."""
     name = flags[0]
     whole, _, _ = fit(name, overrides, tmp_path / "whole")
     # the progress bar (Lightning's, on stdout) says how many steps are done: wait for a few
@@ -179,19 +190,24 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], overrides: d
     assert loader["position"] > 0  # stopped mid-epoch
     resume = line.split("resume with: ")[1].split()
     assert resume[-2:] == ["--ckpt_path", str(checkpoint.relative_to(tmp_path))]
-    resumed = run([*resume, *QUIET], tmp_path)
+    assert resume[:3] == [sys.executable, "-m", "lightning_ref.fit"]
+    monkeypatch.chdir(tmp_path)
+    resumed = fit_main([*resume[3:], *QUIET], capsys)
     assert resumed.returncode == 0, resumed.stderr
     assert f"TensorBoard logs: {checkpoint.parent.parent.relative_to(tmp_path)}" in resumed.stdout
     assert_bit_identical(final_weights(tmp_path, name, 0), weights(whole))
 
 
-def test_resume_flag_takes_the_latest_last_checkpoint(tmp_path: Path) -> None:
+def test_resume_flag_takes_the_latest_last_checkpoint(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
     flags = ["tdt4265/task2b", "--trainer.max_epochs", "1"]
-    missing = run(command(*flags, "--resume"), tmp_path)
+    missing = fit_main(command(*flags, "--resume")[3:], capsys)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing.stderr
     assert "--resume: no run of tdt4265/task2b to resume" in missing.stderr
-    assert run(command(*flags), tmp_path).returncode == 0
-    again = run(command(*flags, "--resume"), tmp_path)  # the finished run: nothing more to do
+    assert fit_main(command(*flags)[3:], capsys).returncode == 0
+    again = fit_main(command(*flags, "--resume")[3:], capsys)  # the finished run: nothing more
     assert again.returncode == 0, again.stderr
     assert "version_0" in again.stdout
 
@@ -202,7 +218,9 @@ def test_resume_flag_takes_the_latest_last_checkpoint(tmp_path: Path) -> None:
     (["--ckpt_path"], "error: --ckpt_path: needs a value"),
 ])
 def test_bad_ckpt_path_is_one_line_and_exit_2(args: list[str], message: str,
-                                              tmp_path: Path) -> None:
-    out = run(command("tdt4265/task2b", *args), tmp_path)
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = fit_main(command("tdt4265/task2b", *args)[3:], capsys)
     assert out.returncode == 2
     assert out.stderr == message + "\n"

@@ -52,6 +52,7 @@ def test_tdt4265_recipe_on_mnist_files(tmp_path: Path) -> None:
     np.testing.assert_array_equal(softmax.Y_val.argmax(1), val_labels)
 
 
+@pytest.mark.slow
 def test_tdt4265_keeps_the_first_20000_training_images(tmp_path: Path) -> None:
     write_mnist_root(tmp_path, n_train=20_050, n_test=10)
     assert tdt4265_split(str(tmp_path)).sizes()["train"] == 20_000

@@ -113,6 +113,7 @@ def starter_weights(shape, seed=0):
     return np.random.default_rng(seed).normal(0, 1 / 785**2, size=shape)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [0.0, 0.5])
 @pytest.mark.parametrize("kind", ["binary", "softmax"])
 def test_gradients_pass_the_starter_check_and_relative_error(kind, lam):
@@ -134,6 +135,7 @@ def test_gradients_pass_the_starter_check_and_relative_error(kind, lam):
     assert max_relative_error({"w": model.grad}, numerical) < 1e-5
 
 
+@pytest.mark.slow
 def test_l2_gradient_is_2_lambda_w_and_lambda_w_fails_the_check():
     X, _, Y = data(10, seed=4)
     lam = 1.0

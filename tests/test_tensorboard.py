@@ -82,6 +82,7 @@ def get_json(url: str) -> object:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_tensorboard_server_shows_the_scalars(runs: Path) -> None:
     port = free_port()
     server = subprocess.Popen(

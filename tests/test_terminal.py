@@ -66,6 +66,7 @@ def run_on_a_terminal(module: str, *args: str, cwd: Path, timeout: float = 300
     return code, out.decode(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", list(SHORT))
 def test_a_piped_run_writes_no_bar_frames(module: str, tmp_path: Path) -> None:
     out = run(module, *SHORT[module], cwd=tmp_path)
@@ -79,6 +80,7 @@ def test_a_piped_run_writes_no_bar_frames(module: str, tmp_path: Path) -> None:
         assert len(epochs) == 2 and re.search(r" (6/6|12/12) steps", epochs[-1]), epochs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", list(SHORT))
 def test_no_progress_turns_the_bar_off_on_a_terminal_too(module: str, tmp_path: Path) -> None:
     code, text = run_on_a_terminal(module, *SHORT[module], "--no-progress", cwd=tmp_path)
@@ -86,12 +88,14 @@ def test_no_progress_turns_the_bar_off_on_a_terminal_too(module: str, tmp_path: 
     assert not BAR_TEXT.search(text), repr(text[-2000:])
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_the_bar(tmp_path: Path) -> None:
     code, text = run_on_a_terminal("numpy_impl", *SHORT["numpy_impl"], cwd=tmp_path)
     assert code == 0, text[-2000:]
     assert re.search(r"\r(?!\n)", text) and "12/12" in text, repr(text[-2000:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", list(SHORT))
 def test_an_unknown_flag_is_named_at_once(module: str, tmp_path: Path) -> None:
     start = time.monotonic()
@@ -104,6 +108,7 @@ def test_an_unknown_flag_is_named_at_once(module: str, tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_a_missing_numpy_side_module_is_one_line(tmp_path: Path) -> None:
     out = run("compare", "tdt4265/task3b", "--numpy-side", "no_such_module:X", cwd=tmp_path,
               timeout=60)
@@ -114,6 +119,7 @@ def test_a_missing_numpy_side_module_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()  # found before any training
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["numpy_impl", "lightning_ref.fit", "compare",
                                     "compare.check", "compare.report", "bench"])
 def test_help_is_wrapped_at_80_columns(module: str, tmp_path: Path) -> None:

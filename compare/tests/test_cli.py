@@ -1,6 +1,8 @@
 """``python -m compare``: the table, the verdict and its exit code, the TensorBoard run; and DDP
-with 2 CPU processes against one NumPy process. Subprocesses: Lightning's DDP launcher starts
-the second rank by running the same command again, which pytest's own process cannot be."""
+with 2 CPU processes against one NumPy process. The single-process runs call ``main(argv)`` in
+this process (what they check is its exit code, its output and the files it writes); the DDP
+runs are subprocesses: Lightning's DDP launcher starts the second rank by running the same
+command again, which pytest's own process cannot be."""
 
 from __future__ import annotations
 
@@ -24,9 +26,20 @@ def compare_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_default_experiment_passes(tmp_path: Path) -> None:
+def compare_main(*args: str, capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``python -m compare ARGS --no-progress`` as ``main(argv)`` in this process (run from the
+    current folder): its exit status, stdout and stderr, as :func:`compare_cli` gives them."""
+    capsys.readouterr()
+    code = main([*args, "--no-progress"])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["compare", *args], code, out.out, out.err)
+
+
+def test_default_experiment_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture) -> None:
     """The README's first command, shortened: task 2b, both sides, the verdict, the logs."""
-    out = compare_cli("--steps", "12", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    out = compare_main("--steps", "12", capsys=capsys)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tdt4265/task2b (float64)" in out.stdout
     for column in ("quantity", "max abs err", "max rel err", "at step"):
@@ -40,9 +53,11 @@ def test_default_experiment_passes(tmp_path: Path) -> None:
         assert list((tmp_path / run_dir / side).glob("events.out.tfevents.*")), side
 
 
-def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path) -> None:
-    out = compare_cli("tdt4265/task3b", "--steps", "3", "--numpy-side",
-                      "compare.parity.wrong:NO_MEAN_GRADIENT", cwd=tmp_path)
+def test_a_mismatch_fails_with_exit_code_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = compare_main("tdt4265/task3b", "--steps", "3", "--numpy-side",
+                       "compare.parity.wrong:NO_MEAN_GRADIENT", capsys=capsys)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL: first mismatch at step 0 (epoch 0): grad w[" in out.stdout
     assert "MISMATCH" in out.stdout
@@ -58,6 +73,7 @@ def test_bad_arguments(capsys: pytest.CaptureFixture) -> None:
         "error: --steps: 0 is not allowed: the number of steps must be >= 1\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment, overrides, expected", [
     # columns: shuffling and flips; the ranks' shares gathered into whole batches
     ("dd2424/bonus_flip", ["--data.dataset", "mnist", "--data.root", "null", "--data.split",
@@ -75,6 +91,7 @@ def test_ddp_two_processes_against_one_numpy_process(experiment: str, overrides:
     assert expected in out.stdout and "\nPASS: " in out.stdout
 
 
+@pytest.mark.slow
 def test_ddp_stops_every_rank_at_the_first_mismatch(tmp_path: Path) -> None:
     out = compare_cli("tdt4265/task3b", "--model.lam", "0.1", "--steps", "6", "--fail-fast",
                       "--numpy-side", "compare.parity.wrong:HALF_L2_GRADIENT", *DDP, cwd=tmp_path)

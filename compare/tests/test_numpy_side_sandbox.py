@@ -168,18 +168,21 @@ def errors(out: subprocess.CompletedProcess) -> list[str]:
     return [line for line in out.stderr.splitlines() if line.startswith("error: ")]
 
 
+@pytest.mark.slow
 def test_a_correct_model_of_a_students_module_passes(tmp_path: Path) -> None:
     out = compare_with(CORRECT, "--numpy-side", "mymodel:SoftmaxModel", folder=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "\nPASS: 3 steps" in out.stdout
 
 
+@pytest.mark.slow
 def test_a_wrong_model_of_a_students_module_fails(tmp_path: Path) -> None:
     out = compare_with(WRONG, "--numpy-side", "mymodel:SoftmaxModel", folder=tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "FAIL: first mismatch at step 0 (epoch 0): grad w[" in out.stdout
 
 
+@pytest.mark.slow
 def test_a_hostile_model_cannot_reach_the_trainer_or_its_pipe(tmp_path: Path) -> None:
     """It walks the stack and the garbage collector for a Connection to send forged records
     through and imports numpy_impl to patch it (and to become correct): in the sandbox there
@@ -191,6 +194,7 @@ def test_a_hostile_model_cannot_reach_the_trainer_or_its_pipe(tmp_path: Path) ->
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_a_students_module_named_like_a_project_package_is_sandboxed(tmp_path: Path) -> None:
     """A ``bench.py`` in the current folder would shadow the project's ``bench`` package: it is
     the student's, not the project's, so it runs in the sandbox too (and stays wrong)."""
@@ -200,6 +204,7 @@ def test_a_students_module_named_like_a_project_package_is_sandboxed(tmp_path: P
     assert "FAIL: first mismatch at step 0 (epoch 0): grad w[" in out.stdout
 
 
+@pytest.mark.slow
 def test_a_hostile_model_writing_to_every_descriptor_never_passes(tmp_path: Path) -> None:
     """The same, and forged bytes and pickles written to every open file descriptor: the only
     writable one that goes anywhere is its own channel to the sandbox, which compare rejects
@@ -214,6 +219,7 @@ def test_a_hostile_model_writing_to_every_descriptor_never_passes(tmp_path: Path
         assert len(errors(out)) == 1 and "FAIL" not in out.stdout, out.stderr
 
 
+@pytest.mark.slow
 def test_a_students_module_may_not_import_the_project(tmp_path: Path) -> None:
     source = """
     from numpy_impl.tdt4265 import SoftmaxModel as Reference
@@ -232,6 +238,7 @@ def test_a_students_module_may_not_import_the_project(tmp_path: Path) -> None:
     assert "PASS" not in out.stdout and "FAIL" not in out.stdout
 
 
+@pytest.mark.slow
 def test_a_students_trainer_class_is_refused_in_one_line(tmp_path: Path) -> None:
     source = """
     class SoftmaxTrainer:
@@ -248,6 +255,7 @@ def test_a_students_trainer_class_is_refused_in_one_line(tmp_path: Path) -> None
     assert "`python -m compare.check tdt4265 FOLDER` grades a whole hand-in" in line
 
 
+@pytest.mark.slow
 def test_a_hanging_model_is_stopped_and_its_sandbox_removed(tmp_path: Path) -> None:
     source = CORRECT.replace("        N = X.shape[0]\n", "        while True:\n            pass\n")
     out = compare_with(source, "--numpy-side", "mymodel:SoftmaxModel", "--timeout", "2",

@@ -92,6 +92,7 @@ EARLY_STOPPING = {  # stops within the first epochs: (experiment, overrides, sto
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("model", list(EARLY_STOPPING))
 def test_early_stopping_same_step_and_restored_weights(model: str, dtype: str,
@@ -140,6 +141,7 @@ def test_plateau_decay(log_dir: Path) -> None:
     assert len(report.summary["learning rates"]) > 1  # the plateau did cut the rate
 
 
+@pytest.mark.slow
 def test_flips_on_cifar10_files(cifar_root: Path, log_dir: Path) -> None:
     """Flip augmentation on 32x32x3 images read from CIFAR-10 batch files (all five batches
     minus 200 validation images: 8 batches of 100 per epoch)."""

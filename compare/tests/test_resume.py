@@ -31,7 +31,6 @@ from numpy_impl.run.interrupt import Interrupted
 from numpy_impl.steps import TrainerState
 from tests.signals import signal_mid_run
 
-REPO = Path(__file__).resolve().parents[2]
 TASK3B = ["tdt4265/task3b", "--trainer.max_epochs", "2"]  # 31 steps an epoch, validates every 6
 FLIPS = ["dd2424/bonus_flip", "--data.dataset", "mnist", "--data.root", "null",
          "--data.val_size", "500", "--trainer.max_epochs", "2"]
@@ -103,6 +102,7 @@ class SignalAfter(Callback):
             os.kill(os.getpid(), self.signum)
 
 
+@pytest.mark.slow
 def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
                                                       whole: dict[str, ParityReport]) -> None:
     """SIGTERM after step 11: both sides stop after step 12, which the starter's cadence
@@ -135,6 +135,7 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
         assert got == want, side
 
 
+@pytest.mark.slow
 def test_a_pause_never_ends_an_epoch(tmp_path: Path, whole: dict[str, ParityReport]) -> None:
     """SIGTERM after step 29: step 30 ends epoch 0 (31 steps an epoch), where a Lightning
     checkpoint would resume as a finished epoch; both sides pause after step 31 instead, and
@@ -180,24 +181,32 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "compare", *args]
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def compare_main(args: list[str], capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``python -m compare ARGS`` as ``main(argv)`` in this process (from the current folder):
+    its exit status, stdout and stderr."""
+    capsys.readouterr()
+    code = main(args)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["compare", *args], code, out.out, out.err)
 
 
 def run_dir(cwd: Path, name: str, version: int) -> Path:
     return cwd / "runs" / "compare" / name / f"version_{version}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, flags, by_flag", [(signal.SIGTERM, TASK3B, False),
                                                      (signal.SIGINT, FLIPS, True)],
                          ids=["sigterm-tdt4265-task3b", "sigint-dd2424-flips-resume"])
 def test_signal_then_resume_is_exact(signum: int, flags: list[str], by_flag: bool,
-                                     tmp_path: Path, whole: dict[str, ParityReport]) -> None:
+                                     tmp_path: Path, whole: dict[str, ParityReport],
+                                     monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture) -> None:
     """A real parity run gets the signal mid-epoch (once its progress bar shows steps done),
     exits 128 + the signal's number with one line that says how to resume; that command (or
     ``--resume``) ends with both sides' weights of an uninterrupted run, bit for bit, and
-    leaves nothing more to resume."""
+    leaves nothing more to resume. The signal goes to a real process; the resume command and
+    the one after it run in this one."""
     name = flags[0]
     reference = whole[name]  # the same definition run in process, never paused
     code, err = signal_mid_run(command(*flags, "--progress"), tmp_path, signum)
@@ -210,15 +219,17 @@ def test_signal_then_resume_is_exact(signum: int, flags: list[str], by_flag: boo
     assert sorted(p.name for p in folder.iterdir()) == sorted([LAST, NUMPY_STATE, REPORT])
     resume = line.split("resume with: ")[1].split()
     assert resume[-2:] == ["--ckpt_path", str(folder.relative_to(tmp_path))]
+    assert resume[:3] == command()
     if by_flag:
         resume = command(*flags, "--resume")
-    resumed = run([*resume, "--no-progress"], tmp_path)
+    monkeypatch.chdir(tmp_path)
+    resumed = compare_main([*resume[3:], "--no-progress"], capsys)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert resumed.stderr == "", resumed.stderr
     assert f"TensorBoard: {folder.parent.relative_to(tmp_path)}/" in resumed.stdout
     assert_same_weights(folder.parent, Path(reference.log_dir))
     assert_same_verdict(ParityReport.from_json((folder.parent / REPORT).read_text()), reference)
-    again = run(command(*flags, "--resume", "--no-progress"), tmp_path)  # nothing left paused
+    again = compare_main([*flags, "--resume", "--no-progress"], capsys)  # nothing left paused
     assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
     assert f"--resume: no paused run of {name} under " in again.stderr
 
