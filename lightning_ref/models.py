@@ -66,6 +66,7 @@ class ParityModule(pl.LightningModule):
         self.validation = validation
         self.early_stopping_patience = early_stopping_patience
         self.lr_step_epochs, self.lr_plateau_patience = lr_step_epochs, lr_plateau_patience
+        self.step_values: dict[str, Tensor] = {}  # the last training step's loss and cost
         if initial_parameters is not None:
             self.initialize(initial_parameters)
 
@@ -172,6 +173,9 @@ class ParityModule(pl.LightningModule):
         # loss is the progress bar's one training entry. The learning rate goes with them:
         # compare overlays it step for step with the NumPy side's.
         lr = self.trainer.optimizers[0].param_groups[0]["lr"]
+        # this step's values, for callbacks that read them before the update (compare's
+        # lockstep), however they are logged
+        self.step_values = {"train/loss": loss.detach(), "train/cost": cost.detach()}
         logged = {"on_step": True, "on_epoch": False, "batch_size": 1,
                   "sync_dist": self.trainer.world_size > 1}
         self.log("train/loss", loss, prog_bar=True, **logged)

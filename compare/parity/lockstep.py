@@ -464,7 +464,7 @@ class ParityCallback(Callback):
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: torch.optim.Optimizer) -> None:
-        logged = trainer.callback_metrics  # the module's train/loss and train/cost of this step
+        logged = pl_module.step_values  # the module's train/loss and train/cost of this step
         self._call(trainer, self.lockstep.before_update, trainer.global_step,
                    trainer.current_epoch, float(optimizer.param_groups[0]["lr"]),
                    float(logged["train/loss"]), float(logged["train/cost"]),
