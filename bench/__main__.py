@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from bench.core import ROWS, Shapes, run_all
 
 DEFAULT_OUT = Path("runs") / "bench.json"
@@ -20,32 +22,40 @@ TARGETS = {  # the row, the figure and the largest ratio (or seconds) that meets
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'row':<44} {'seconds':>9} {'baseline':>9} {'ratio':>7}  target"]
+    """A row per figure: its seconds, its baseline's, their ratio and the target it meets or
+    misses; then the threads and the load the run started under."""
+    rows = []
     for row in (*ROWS, "thread_comparison"):
         if row not in result or row == "threads":
             continue
         for name, fig in result[row].items():
             label = f"{row}/{name}"
             if fig.get("absent"):
-                lines.append(f"{label:<44} {'absent':>9}")
+                rows.append((label, "absent", "", "", ""))
                 continue
-            target = ""
-            if row in TARGETS:
-                target = f"<= {TARGETS[row][1]}x " + ("ok" if fig["ratio"] <= TARGETS[row][1]
-                                                     else "MISSED")
-            elif row == "data" and name == "cifar_batch":
-                target = "<= 0.3 s " + ("ok" if fig["seconds"] <= 0.3 else "MISSED")
-            elif row == "startup" and "--help" in name:
-                target = "<= 1 s " + ("ok" if fig["seconds"] <= 1.0 else "MISSED")
-            elif "sandbox_seconds_per_handin" in fig:
-                per = fig["sandbox_seconds_per_handin"]
-                target = f"{per:+.3f} s a hand-in, <= 0.5 s " + ("ok" if per <= 0.5 else "MISSED")
-            lines.append(f"{label:<44} {fig['seconds']:>9.4f} {fig['baseline_seconds']:>9.4f} "
-                         f"{fig['ratio']:>7.2f}  {target}")
+            rows.append((label, f"{fig['seconds']:.4f}", f"{fig['baseline_seconds']:.4f}",
+                         f"{fig['ratio']:.2f}", _target(row, name, fig)))
+    lines = tabulate(rows, ("row", "seconds", "baseline", "ratio", "target"), tablefmt="simple",
+                     disable_numparse=True,
+                     colalign=("left", "right", "right", "right", "left")).splitlines()
     load = ", ".join(f"{x:.2f}" for x in result["load_average"])
     lines.append(f"threads: {result['threads']}; load average at start: {load} "
                  f"({result['cpu_count']} CPUs)")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _target(row: str, name: str, fig: dict[str, Any]) -> str:
+    """The target of a figure and whether it is met ("" where it has none)."""
+    if row in TARGETS:
+        return f"<= {TARGETS[row][1]}x " + ("ok" if fig["ratio"] <= TARGETS[row][1] else "MISSED")
+    if row == "data" and name == "cifar_batch":
+        return "<= 0.3 s " + ("ok" if fig["seconds"] <= 0.3 else "MISSED")
+    if row == "startup" and "--help" in name:
+        return "<= 1 s " + ("ok" if fig["seconds"] <= 1.0 else "MISSED")
+    if "sandbox_seconds_per_handin" in fig:
+        per = fig["sandbox_seconds_per_handin"]
+        return f"{per:+.3f} s a hand-in, <= 0.5 s " + ("ok" if per <= 0.5 else "MISSED")
+    return ""
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

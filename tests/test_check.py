@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from compare.check import check
+from tests.tables import markdown_tables
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 CORRECT = SUBMISSIONS / "tdt4265" / "correct"
@@ -333,7 +334,10 @@ def test_cli_batch_writes_the_tables(tmp_path: Path) -> None:
     assert [line.split(",")[0] for line in csv_lines[1:]] == [
         "accuracy_percent", "correct", "minmax", "sys_exit"]
     assert len(json.loads((tmp_path / "table.json").read_text())) == 4
-    assert "| minmax | fail |" in (tmp_path / "table.md").read_text()
+    [rows] = markdown_tables((tmp_path / "table.md").read_text())
+    assert [row["submission"] for row in rows] == ["accuracy_percent", "correct", "minmax",
+                                                   "sys_exit"]
+    assert rows[2]["pre_process_images"] == "fail" and rows[1]["passed"] == "13/13"
 
 
 @pytest.mark.slow

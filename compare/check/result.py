@@ -15,9 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from tabulate import tabulate
 
 from numpy_impl.run.exits import exit_status as _exit_status
 from numpy_impl.run.runfiles import write_text
@@ -89,11 +93,12 @@ class SubmissionResult:
 
     def to_text(self) -> str:
         """The report a student reads in the terminal."""
-        width = max((len(c.id) for c in self.checks), default=0)
         lines = [f"{self.assignment} check of {self.submission}"]
         lines += [f"  note: {n}" for n in self.notes]
-        for c in self.checks:
-            lines.append(f"  {c.status.upper():<10} {c.id:<{width}}  {c.message}".rstrip())
+        if self.checks:
+            table = tabulate([(c.status.upper(), c.id, c.message) for c in self.checks],
+                             tablefmt="plain", disable_numparse=True)
+            lines += [f"  {line}".rstrip() for line in table.splitlines()]
         counts = {s: len(self.ids_with(s)) for s in STATUSES}
         lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
         why = self.nothing_found()
@@ -146,28 +151,55 @@ def table_csv(results: list[SubmissionResult]) -> str:
 
 
 def table_markdown(results: list[SubmissionResult]) -> str:
+    """The batch table as GitHub markdown: a row per submission, every status in full."""
     header, rows = _table(results)
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return tabulate([[_md_cell(c) for c in row] for row in rows],
+                    [_md_cell(h) for h in header], tablefmt="github",
+                    disable_numparse=True) + "\n"
 
 
-def table_terminal(results: list[SubmissionResult]) -> str:
-    """The batch table, transposed so that it fits a terminal: a row per check, a column per
-    submission (statuses abbreviated: ok, FAIL, conv, warn, ERR, skip)."""
+def _md_cell(text: str) -> str:
+    """A cell of a GitHub markdown table: a ``|`` escaped, a line break as a space."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+#: the terminal table's cell for each status: one character, the failures in capitals
+SHORT = {"pass": ".", "fail": "F", "convention": "c", "warn": "w", "error": "E", "skip": "s",
+         "": "-"}
+SHORT_KEY = ("cells: .=pass F=fail c=convention w=warn E=error s=skip -=not run; passed: the "
+             "checks that earned the point (pass, convention, warn) / the checks run")
+MIN_NAME = 10  # the narrowest the submission column gets (a longer name wraps onto more lines)
+
+
+def table_terminal(results: list[SubmissionResult], width: int | None = None) -> str:
+    """The batch table for a terminal ``width`` columns wide (default: this terminal's, 100
+    where it has none): a row per submission, a numbered column per check (the key above the
+    table names them), a status as one character (the key below says which) and how many
+    earned the point. A submission's name wraps where it would not fit; every message is in
+    the JSON written beside the CSV and Markdown tables."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
     header, rows = _table(results)
-    short = {"pass": "ok", "fail": "FAIL", "convention": "conv", "warn": "warn", "error": "ERR",
-             "skip": "skip", "": "-"}
+    ids = header[1:-1]
     names = [row[0] for row in rows]
-    width = max(len(h) for h in header)
-    cols = [max(len(n), 4) for n in names]
-    lines = [" " * width + "  " + "  ".join(n.ljust(w) for n, w in zip(names, cols, strict=True))]
-    for j, check_id in enumerate(header[1:-1], start=1):
-        cells = [short[row[j]].ljust(w) for row, w in zip(rows, cols, strict=True)]
-        lines.append(check_id.ljust(width) + "  " + "  ".join(cells))
-    lines.append("passed".ljust(width) + "  " + "  ".join(
-        row[-1].ljust(w) for row, w in zip(rows, cols, strict=True)))
-    return "\n".join(lines)
+    cells = [[row[0], *(SHORT[s] for s in row[1:-1]), row[-1]] for row in rows]
+    head = ["submission", *(str(n) for n in range(1, len(ids) + 1)), "passed"]
+    align = ["left", *["center"] * len(ids), "right"]
+
+    def render(name_width: int | None) -> str:
+        # the header as the first row: a header gets two spaces more than its text, which a
+        # column of one-character cells cannot spare
+        grid = tabulate([head, *cells], tablefmt="plain", disable_numparse=True,
+                        colalign=align, maxcolwidths=[name_width, *[None] * (len(ids) + 1)])
+        return "\n".join(line.rstrip() for line in grid.splitlines())
+
+    grid = render(None)
+    over = max(map(len, grid.splitlines())) - width
+    longest = max(map(len, names), default=0)
+    if over > 0 and longest > MIN_NAME:
+        grid = render(max(longest - over, MIN_NAME))
+    key = "checks: " + " ".join(f"{n}={i}" for n, i in enumerate(ids, start=1))
+    return "\n".join([*textwrap.wrap(key, width, break_on_hyphens=False), grid,
+                      *textwrap.wrap(SHORT_KEY, width)])
 
 
 def write_batch(results: list[SubmissionResult], stem: Path) -> list[Path]:

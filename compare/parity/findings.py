@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from numpy_impl.run.runfiles import plain
 
 
@@ -108,20 +110,19 @@ class ParityReport:
                    log_dir=None if log_dir is None else Path(log_dir))
 
     def table(self) -> str:
-        """quantity | max abs err | max rel err | at step | tolerance, one row per quantity."""
+        """quantity | max abs err | max rel err | at step | tolerance, one row per quantity,
+        MISMATCH beside a quantity past its tolerance."""
         header = ("quantity", "max abs err", "max rel err", "at step", "tolerance", "")
-        rows = [header]
+        rows = []
         for name, q in self.quantities.items():
             bad = q.max_rel > q.tolerance
             rows.append((name, f"{q.max_abs:.3g}", f"{q.max_rel:.3g}",
                          "-" if q.at_step is None else str(q.at_step),
                          "exact" if q.tolerance == 0 else f"{q.tolerance:g}",
                          "MISMATCH" if bad else ""))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                 for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
-        return "\n".join(lines)
+        table = tabulate(rows, header, tablefmt="simple", disable_numparse=True,
+                         colalign=("left", "right", "right", "right", "right", "left"))
+        return "\n".join(line.rstrip() for line in table.splitlines())
 
     def verdict(self) -> str:
         """One line: PASS or FAIL, and why."""

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus import Table as PlatypusTable
+from tabulate import tabulate
 
 MARGIN = 1.8 * cm  # every side of the A4 page
 CELL_SIZE, CELL_PAD = 8.5, 4.0  # table text (pt) and the padding left and right of it
@@ -50,10 +51,16 @@ class Table:
     caption: str = ""
 
     def markdown(self) -> str:
-        lines = ["| " + " | ".join(self.header) + " |",
-                 "| " + " | ".join("---" for _ in self.header) + " |"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
-        return "\n".join(([f"*{self.caption}*", ""] if self.caption else []) + lines)
+        """The table in GitHub markdown (a ``|`` in a cell escaped), its caption above it."""
+        table = tabulate([[_md_cell(c) for c in row] for row in self.rows],
+                         [_md_cell(h) for h in self.header], tablefmt="github",
+                         disable_numparse=True)
+        return "\n".join(([f"*{self.caption}*", ""] if self.caption else []) + [table])
+
+
+def _md_cell(text: str) -> str:
+    """A cell of a GitHub markdown table: a ``|`` escaped, a line break as a space."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 @dataclass
