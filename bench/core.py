@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import statistics
@@ -330,6 +331,111 @@ def lightning_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------- 2b. the fit CLI
+
+CLI_EXPERIMENTS = {  # the fit CLI's experiment and flags for each text's shapes
+    "dd2424": ("dd2424/setting2", ()),
+    # random labels would stop task 3b's early stopping in its second epoch: a patience that
+    # never triggers keeps its per-step checkpoint checks
+    "tdt4265": ("tdt4265/task3b", ("--model.early_stopping_patience", str(10**6))),
+}
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child interpreter that imports this checkout's packages."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+#: Runs ``python -m MODULE ARGS`` or ``python -c CODE ARGS`` as python would, and writes the
+#: process's peak resident memory (``VmHWM``, in KiB) to the file ``argv[1]`` as it exits. Read
+#: inside the process: ``wait4``'s ``ru_maxrss`` of a child counts the memory of the parent it
+#: was forked from (Linux keeps the larger of the two at ``exec``).
+PEAK_LAUNCHER = """
+import atexit, runpy, sys
+out, mode, target, *rest = sys.argv[1:]
+def peak():
+    with open('/proc/self/status') as f:
+        kib = next(line.split()[1] for line in f if line.startswith('VmHWM:'))
+    with open(out, 'w') as f:
+        f.write(kib)
+atexit.register(peak)
+if mode == '-m':
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name='__main__', alter_sys=True)
+else:
+    sys.argv = ['-c', *rest]
+    exec(compile(target, '<string>', 'exec'), {'__name__': '__main__'})
+"""
+
+
+def own_peak() -> int:
+    """This process's peak resident memory in bytes (``VmHWM``, as :data:`PEAK_LAUNCHER`)."""
+    with open("/proc/self/status") as f:
+        return int(next(line.split()[1] for line in f if line.startswith("VmHWM:"))) * 1024
+
+
+def run_child(args: list[str], cwd: Path, log: Path | None = None, stdout: Any = None
+              ) -> tuple[float, int]:
+    """Run ``python ARGS`` (``-m MODULE ...`` or ``-c CODE ...``) in a fresh interpreter: its
+    wall seconds and its peak resident memory in bytes (:data:`PEAK_LAUNCHER`). Its output
+    goes to ``log`` (or ``stdout``); a failure raises with the output's end."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        peak_file = Path(tmp, "peak")
+        out = stack.enter_context(open(log, "wb")) if log is not None else stdout
+        start = now()
+        proc = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, str(peak_file), *args],
+                              cwd=cwd, env=child_env(), stdout=out,
+                              stderr=subprocess.STDOUT if log else None, check=False)
+        seconds = now() - start
+        if proc.returncode != 0:
+            tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+            raise RuntimeError(f"python {' '.join(args)} exited {proc.returncode}\n{tail}")
+        return seconds, int(peak_file.read_text()) * 1024
+
+
+def cli_fit(text: str, root: str, epochs: int, workdir: Path) -> tuple[float, int]:
+    """Seconds and peak memory of ``python -m lightning_ref.fit`` fitting (and testing) the
+    text's experiment for ``epochs`` epochs on ``root``, as a user runs it at a terminal: its
+    progress bar drawn (into a file here), its TensorBoard logs, images, histograms and
+    checkpoints written."""
+    name, extra = CLI_EXPERIMENTS[text]
+    return run_child(["-m", "lightning_ref.fit", name, "--data.root", root,
+                      "--trainer.max_epochs", str(epochs),
+                      "--trainer.enable_progress_bar", "true", *extra],
+                     workdir / "cli", log=workdir / f"cli-{text}.log")
+
+
+def cli_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
+    """The marginal cost of an epoch of the fit CLI, everything it does included: (a run of N
+    epochs minus a run of 1) / (N - 1), against the bare loop's epoch (the same steps and the
+    same whole-set validations, :func:`bare_loop`) timed between the two runs. ``peak_mb`` is
+    the CLI's peak resident memory (its N-epoch run), ``baseline_peak_mb`` this process's
+    (holding the data module the bare loop runs on)."""
+    out: dict[str, Any] = {}
+    n = shapes.epochs
+    for text in CLI_EXPERIMENTS:
+        loop = bare_loop(lightning_data(text, root), text)
+        loop()  # warm-up
+        epochs, bares, ratios, peaks = [], [], [], []
+        for _ in range(max(1, shapes.repeats // 2)):
+            long_run, peak = cli_fit(text, root, n, workdir)
+            bare = statistics.median(timed(loop) for _ in range(n - 1))
+            short_run, _ = cli_fit(text, root, 1, workdir)
+            epochs.append((long_run - short_run) / (n - 1))
+            bares.append(bare)
+            ratios.append(epochs[-1] / bare)
+            peaks.append(peak)
+        out[text] = {"seconds": statistics.median(epochs),
+                     "baseline_seconds": statistics.median(bares),
+                     "ratio": statistics.median(ratios), "epochs": n,
+                     "experiment": CLI_EXPERIMENTS[text][0],
+                     "peak_mb": max(peaks) / 2**20,
+                     "baseline_peak_mb": own_peak() / 2**20}
+    return out
+
+
 # ----------------------------------------------------------------------------- 3. compare
 
 COMPARE_EXPERIMENTS = {"dd2424": "dd2424/setting2", "tdt4265": "tdt4265/task3b"}
@@ -500,11 +606,15 @@ def checker_rows(shapes: Shapes, workdir: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- everything
 
 
-ROWS = ("numpy", "lightning", "compare", "data", "scaling", "startup", "checker", "threads")
+ROWS = ("numpy", "lightning", "cli", "compare", "data", "scaling", "startup", "checker",
+        "threads")
 
 
 def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
             progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every row of ``rows``, each measured in a fresh interpreter (:func:`row_child`), so that
+    every row's record holds the peak resident memory of the process that measured it
+    (``peak_mb``; the cli rows: the fit CLI's own) and no row inherits another's memory."""
     from numpy_impl.run.threads import configure_threads
 
     threads = configure_threads()
@@ -522,12 +632,54 @@ def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
         for row in rows:
             progress(f"measuring {row} ...")
             start = now()
-            with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bars
-                result.update(measure_row(row, root, shapes, workdir, result))
+            figures, row_threads = measure_in_child(row, root, shapes, workdir, result)
+            result.update(figures)
+            result["threads"] = row_threads  # as set for the rows (torch's, once imported)
             progress(f"  {now() - start:.1f} s")
     result["load_average_after"] = list(os.getloadavg())
-    result["threads"] = configure_threads()  # as set for the rows (torch's, once imported)
     return result
+
+
+def _stderr() -> Any:
+    """Where a row's child writes what it prints (Lightning's progress bars): this process's
+    stderr where it has a file descriptor."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def measure_in_child(row: str, root: str, shapes: Shapes, workdir: Path,
+                     result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({row name: figures}, threads)`` of one row, measured by :func:`row_child` in a fresh
+    interpreter; every record of the row gets ``peak_mb``, that interpreter's peak resident
+    memory in MiB (unless the row measured a more specific one: the fit CLI's)."""
+    request, answer = workdir / f"row-{row}.json", workdir / f"row-{row}-figures.json"
+    request.write_text(json.dumps({
+        "row": row, "root": root, "quick": shapes.quick, "workdir": str(workdir),
+        "result": {k: result[k] for k in ("numpy", "lightning") if k in result}}))
+    _, peak = run_child(["-c", "import sys; from bench.core import row_child; "
+                               "row_child(sys.argv[1], sys.argv[2])", str(request), str(answer)],
+                        Path.cwd(), stdout=_stderr())
+    done = json.loads(answer.read_text())
+    for group in done["figures"].values():
+        for figures in group.values():
+            if not figures.get("absent"):
+                figures.setdefault("peak_mb", peak / 2**20)
+    return done["figures"], done["threads"]
+
+
+def row_child(request: str, answer: str) -> None:
+    """A row's child: measure the row that the JSON file ``request`` names, write its figures
+    and the thread setting to ``answer``."""
+    from numpy_impl.run.threads import configure_threads
+
+    configure_threads()
+    asked = json.loads(Path(request).read_text())
+    with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bars
+        figures = measure_row(asked["row"], asked["root"], Shapes(asked["quick"]),
+                              Path(asked["workdir"]), asked["result"])
+    Path(answer).write_text(json.dumps({"figures": figures, "threads": configure_threads()}))
 
 
 def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict[str, Any]
@@ -535,7 +687,7 @@ def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict
     """``{row name: figures}`` of one row."""
     from numpy_impl.run.threads import configure_threads
 
-    if row in ("lightning", "threads"):
+    if row in ("lightning", "cli", "threads"):
         import torch  # noqa: F401 (so that configure_threads sets its pool too)
 
         configure_threads()
@@ -543,6 +695,8 @@ def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict
         return {row: numpy_rows(root, shapes)}
     if row == "lightning":
         return {row: lightning_rows(root, shapes, workdir)}
+    if row == "cli":
+        return {row: cli_rows(root, shapes, workdir)}
     if row == "compare":
         return {row: compare_rows(root, shapes, workdir, result["numpy"], result["lightning"])}
     if row == "data":

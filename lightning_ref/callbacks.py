@@ -157,6 +157,33 @@ def validation_callbacks(validation: str, early_stopping_patience: int | None) -
     return callbacks
 
 
+class WriteStepLogs(Callback):
+    """Writes the module's per-step training metrics (:class:`lightning_ref.loggers.StepLogs`,
+    kept by ``training_step``) to the loggers: before each of Lightning's validations (so that
+    a validation's metrics follow the steps before them, and TextTensorBoardLogger keeps the
+    update's ``epoch``), at each epoch's end, at the end of training, and when training fails
+    or is interrupted (the steps completed before it)."""
+
+    @staticmethod
+    def write(trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        logs = getattr(pl_module, "step_logs", None)
+        if logs is not None:
+            logs.write(trainer.loggers)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.write(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.write(trainer, pl_module)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                     exception: BaseException) -> None:
+        self.write(trainer, pl_module)  # before Lightning finalises (closes) the loggers
+
+
 class StopOnDivergence(Callback):
     """A non-finite batch loss or cost J, or validation loss or cost, stops training at its step
     with :class:`numpy_impl.steps.Diverged` (the same check and message as the NumPy side's,
@@ -166,7 +193,11 @@ class StopOnDivergence(Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
-        metrics = trainer.callback_metrics
+        # the module's values of this step (in one process Lightning's callback_metrics do not
+        # hold them: the module writes them to the loggers itself, lightning_ref.loggers.StepLogs;
+        # under DDP the synced means it logs, so that every rank stops at the same step)
+        metrics = (trainer.callback_metrics if trainer.world_size > 1
+                   else getattr(pl_module, "step_values", {}))
         self._check(trainer, {tag: metrics[tag] for tag in ("train/loss", "train/cost")
                               if tag in metrics})
 

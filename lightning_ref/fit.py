@@ -80,7 +80,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from lightning_ref.callbacks import RestoreBest, StopOnDivergence, TextEarlyStopping, last_step
 from lightning_ref.data import ExperimentDataModule
 from lightning_ref.models import ParityModule
-from lightning_ref.quiet import EpochLines, TextProgressBar, quiet_lightning
+from lightning_ref.quiet import PROGRESS_METRICS, EpochLines, TextProgressBar, quiet_lightning
 from lightning_ref.resume import LAST, AtomicCheckpointIO, LastCheckpoint
 from numpy_impl.run import runfiles
 from numpy_impl.run.experiments import (
@@ -118,6 +118,41 @@ TRAINER_DEFAULTS = {
     "log_every_n_steps": 1,  # the texts plot the training loss of every step
     "enable_model_summary": False,  # a summary of three parameterless metric modules
 }
+
+
+#: The progress bar redraws after every this many steps (and at an epoch's last): a redraw
+#: costs ~0.3-1 ms (tqdm's formatting and write, Lightning's metrics), about a step of these
+#: models; ten a second or more at these sizes still reads as continuous.
+BAR_REFRESH_STEPS = 10
+
+
+def step_loss(pl_module: pl.LightningModule) -> dict[str, float]:
+    """``{"train/loss": the last step's loss}`` from the module's ``step_values`` (the module
+    writes it to the loggers itself, so Lightning's progress-bar metrics do not hold it)."""
+    values = getattr(pl_module, "step_values", {})
+    return {"train/loss": float(values["train/loss"])} if "train/loss" in values else {}
+
+
+class StepLossBar(TextProgressBar):
+    """The CLI's progress bar: the epoch, the last step's ``train/loss`` and the latest
+    ``val/acc`` (:class:`lightning_ref.quiet.TextProgressBar`)."""
+
+    def get_metrics(self, trainer: Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        return {**step_loss(pl_module), **super().get_metrics(trainer, pl_module)}
+
+
+class StepLossLines(EpochLines):
+    """The CLI's line per epoch where there is no terminal
+    (:class:`lightning_ref.quiet.EpochLines`), with the last step's ``train/loss``."""
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        metrics = {**step_loss(pl_module), **trainer.progress_bar_metrics}
+        shown = [f"{k} {float(v):.4f}" for k, v in metrics.items() if k in PROGRESS_METRICS]
+        print(f"Epoch {trainer.current_epoch}: {done}/{trainer.num_training_batches} steps"
+              + "".join(f", {s}" for s in shown), flush=True)
 
 
 class BatchSizeCheck(Callback):
@@ -212,9 +247,9 @@ class FitCLI(LightningCLI):
             bar = draws_bars(sys.stdout)  # Lightning's bar writes to stdout
             if not bar:
                 config.trainer.enable_progress_bar = False
-                callbacks.append(EpochLines())
+                callbacks.append(StepLossLines())
         if bar:
-            callbacks.append(TextProgressBar())
+            callbacks.append(StepLossBar(refresh_rate=BAR_REFRESH_STEPS))
         self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:

@@ -9,13 +9,15 @@ step, as every other tag does and as compare's NumPy run writes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytorch_lightning.loggers import TensorBoardLogger
+import torch
+from pytorch_lightning.loggers import Logger, TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 EPOCH_TAG = "epoch"
+STEP_TAGS = ("train/loss", "train/cost", "lr")  # what the module logs at every training step
 
 
 class TextTensorBoardLogger(TensorBoardLogger):
@@ -36,3 +38,52 @@ class TextTensorBoardLogger(TensorBoardLogger):
                 self._epoch_step = step
         if metrics:
             super().log_metrics(metrics, step)
+
+
+class StepLogs:
+    """The per-step training metrics (:data:`STEP_TAGS` and ``epoch``), kept until they are
+    written in one go (:meth:`write`): what Lightning's ``self.log(..., on_step=True)`` would
+    have written after every step, at the same steps, with the same values (the losses as
+    ``Tensor.item`` gives them, the learning rate as a tensor of the default dtype at that step
+    gives it) and ``epoch`` (``current_epoch``, which Lightning's logger connector adds), for
+    a fraction of the cost.
+
+    A step is :meth:`open` from ``training_step`` until :meth:`close` (the module's
+    ``on_train_batch_end``, where Lightning's logger connector writes a step's metrics); only
+    closed steps are written, so a run that fails inside a step logs the steps before it, as
+    Lightning does.
+    """
+
+    def __init__(self) -> None:
+        self._open: tuple[int, int, torch.Tensor, torch.Tensor, float, torch.dtype] | None = None
+        self._closed: list[tuple[int, int, torch.Tensor, torch.Tensor, float, torch.dtype]] = []
+
+    def open(self, step: int, epoch: int, loss: torch.Tensor, cost: torch.Tensor, lr: float
+             ) -> None:
+        self._open = (step, epoch, loss, cost, lr, torch.get_default_dtype())
+
+    def close(self, keep: bool = True) -> None:
+        """The open step ended; ``keep``: Lightning would log it (``log_every_n_steps``)."""
+        if self._open is not None and keep:
+            self._closed.append(self._open)
+        self._open = None
+
+    def __len__(self) -> int:
+        return len(self._closed)
+
+    def write(self, loggers: Sequence[Logger]) -> None:
+        """Write the closed steps to ``loggers`` (one ``log_metrics`` per step, one ``save``
+        per logger) and forget them."""
+        entries, self._closed = self._closed, []
+        if not entries or not loggers:
+            return
+        steps, epochs, losses, costs, lrs, dtypes = zip(*entries, strict=True)
+        losses, costs = torch.stack(losses).tolist(), torch.stack(costs).tolist()
+        rates = [torch.tensor(lr, dtype=dtype).item() for lr, dtype in zip(lrs, dtypes,
+                                                                           strict=True)]
+        for logger in loggers:
+            for step, epoch, loss, cost, lr in zip(steps, epochs, losses, costs, rates,
+                                                    strict=True):
+                logger.log_metrics({"train/loss": loss, "train/cost": cost, "lr": lr,
+                                    EPOCH_TAG: epoch}, step)
+            logger.save()

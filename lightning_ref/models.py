@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 
+from lightning_ref.loggers import StepLogs
 from numpy_impl.models import MODELS as RECORDS
 from numpy_impl.run.schema import Validation
 
@@ -67,6 +68,7 @@ class ParityModule(pl.LightningModule):
         self.early_stopping_patience = early_stopping_patience
         self.lr_step_epochs, self.lr_plateau_patience = lr_step_epochs, lr_plateau_patience
         self.step_values: dict[str, Tensor] = {}  # the last training step's loss and cost
+        self.step_logs = StepLogs()  # the steps' train/loss, train/cost and lr, until written
         if initial_parameters is not None:
             self.initialize(initial_parameters)
 
@@ -166,21 +168,41 @@ class ParityModule(pl.LightningModule):
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         X, Y = batch
         loss, cost, _ = self.loss_and_cost(X, Y)
-        # The texts plot the training loss of every step: logged on_step only, and as cheaply as
-        # Lightning allows (each logged key costs ~0.1-0.3 ms, about a TDT4265 step): the batch
-        # size given (nothing to infer), and sync_dist only under DDP (each rank holds an equal
-        # share of the batch, so the mean over the ranks is the loss of the whole batch). The
-        # loss is the progress bar's one training entry. The learning rate goes with them:
-        # compare overlays it step for step with the NumPy side's.
         lr = self.trainer.optimizers[0].param_groups[0]["lr"]
         # this step's values, for callbacks that read them before the update (compare's
-        # lockstep), however they are logged
+        # lockstep, StopOnDivergence, the progress bar), however they are logged
         self.step_values = {"train/loss": loss.detach(), "train/cost": cost.detach()}
-        logged = {"on_step": True, "on_epoch": False, "batch_size": 1,
-                  "sync_dist": self.trainer.world_size > 1}
-        self.log("train/loss", loss, prog_bar=True, **logged)
-        self.log_dict({"train/cost": cost, "lr": float(lr)}, **logged)
+        # The texts plot the training loss of every step, and compare overlays the learning
+        # rate step for step. Lightning's self.log costs ~1-2 ms a key and step (its
+        # ResultCollection, then one logger write and flush per step), about a DD2424 step:
+        # one process keeps the step's values (lightning_ref.loggers.StepLogs) and
+        # callbacks.WriteStepLogs writes them to the loggers at each validation, epoch end
+        # and end of training, at the same steps and with the same values and ``epoch`` as
+        # Lightning's logger connector would have.
+        if self.logs_steps_through_lightning():
+            logged = {"on_step": True, "on_epoch": False, "batch_size": 1,
+                      "sync_dist": self.trainer.world_size > 1}
+            self.log("train/loss", loss, prog_bar=True, **logged)
+            self.log_dict({"train/cost": cost, "lr": float(lr)}, **logged)
+        elif self.trainer.loggers:
+            self.step_logs.open(self.trainer.global_step, self.trainer.current_epoch,
+                                self.step_values["train/loss"], self.step_values["train/cost"],
+                                float(lr))
         return cost
+
+    def logs_steps_through_lightning(self) -> bool:
+        """Whether ``training_step`` logs its metrics with Lightning's ``self.log`` (under DDP,
+        where they are the means over the ranks, synced by Lightning) rather than keeping them
+        for :class:`~lightning_ref.callbacks.WriteStepLogs`."""
+        return self.trainer.world_size > 1
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # After every callback's on_train_batch_end, where Lightning's logger connector writes
+        # the step's metrics: the step is logged if Lightning would log it (log_every_n_steps,
+        # or training stops after it, or a fast_dev_run).
+        trainer = self.trainer
+        self.step_logs.close(trainer.global_step % trainer.log_every_n_steps == 0
+                             or trainer.should_stop or bool(trainer.fast_dev_run))
 
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         # Lightning's own validation loop, the "epoch" rule (the "starter" rule validates from
@@ -218,10 +240,11 @@ class ParityModule(pl.LightningModule):
     def configure_callbacks(self) -> list[Callback]:
         # The validation cadence, early stopping and best-weight restore follow from the
         # model's init args (each text's rules), so the module contributes them.
-        from lightning_ref.callbacks import validation_callbacks
+        from lightning_ref.callbacks import WriteStepLogs, validation_callbacks
         from lightning_ref.figures import ClassTemplates
 
-        return [*validation_callbacks(self.validation, self.early_stopping_patience),
+        return [WriteStepLogs(),
+                *validation_callbacks(self.validation, self.early_stopping_patience),
                 ClassTemplates()]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.core import run_child
 from compare.check.sandbox import namespaces_work
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 ROWS = {
     "numpy": {"dd2424_float64", "tdt4265_float64", "dd2424_float32", "tdt4265_float32"},
     "lightning": {"dd2424", "tdt4265"},
+    "cli": {"dd2424", "tdt4265"},
     "compare": {"dd2424", "tdt4265"},
     "data": {"cifar_batch", "mnist_train"},
     "scaling": {f"{axis}={v}" for axis, values in (("n", (250, 500, 1000)),
@@ -49,9 +51,28 @@ def test_quick_bench_writes_every_row_and_ratio(tmp_path: Path) -> None:
             if name == "sandbox" and figures == {"absent": True}:  # no bubblewrap here
                 continue
             assert {"seconds", "baseline_seconds", "ratio"} <= set(figures), (row, name)
-            # compare's epoch is a difference of two runs, which noise can take below 0 at the
-            # quick sizes; every other figure is a median of positive times
-            positive = ("baseline_seconds",) if row == "compare" else (
+            # compare's and the fit CLI's epochs are differences of two runs, which noise can
+            # take below 0 at the quick sizes; every other figure is a median of positive times
+            positive = ("baseline_seconds",) if row in ("compare", "cli") else (
                 "seconds", "baseline_seconds", "ratio")
             assert all(figures[k] > 0 for k in positive), (row, name, figures)
+            # the peak memory of the process that measured the row (the cli rows: the CLI's)
+            assert figures["peak_mb"] > 20, (row, name, figures)
+    for figures in result["cli"].values():
+        assert figures["epochs"] == 2 and figures["baseline_peak_mb"] > 20, figures
     assert "row" in done.stdout and "ratio" in done.stdout  # the table
+
+
+def test_peak_memory_is_the_childs_own(tmp_path: Path) -> None:
+    """run_child measures the peak resident memory of that one child, not this process's or
+    another child's: a child that fills 300 MiB shows it, an empty one after it does not."""
+    _, big = run_child(["-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"],
+                       tmp_path, log=tmp_path / "big.log")
+    _, small = run_child(["-c", "pass"], tmp_path, log=tmp_path / "small.log")
+    assert big >= 300 * 2**20 > small > 0
+
+
+def test_a_failing_child_says_why(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="(?s)exited 3.*no such thing"):
+        run_child(["-c", "import sys; print('no such thing'); sys.exit(3)"], tmp_path,
+                  log=tmp_path / "out.log")
