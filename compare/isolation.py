@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.run.interrupt import Interrupted, Signals
 from numpy_impl.run.threads import configure_threads
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -69,23 +69,15 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
-
-
 def run_interruptible(run: Callable[[], int], message: str | Callable[[Interrupted], str],
                       cleanup: Callable[[], None] = lambda: None) -> int:
     """``run()`` with SIGINT and SIGTERM raising :class:`Interrupted`; on one, ``cleanup()``,
     ``message`` (``{}``: the signal's name; or a function of the :class:`Interrupted`) on
     stderr and 128 + its number. The previous handlers are restored afterwards."""
-    previous = {signum: signal.signal(signum, _interrupt)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return run()
+        with Signals().installed():
+            return run()
     except Interrupted as stop:
         cleanup()
         print(message(stop) if callable(message) else message.format(stop), file=sys.stderr)
-        return 128 + stop.signum
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        return stop.exit_code

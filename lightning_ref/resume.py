@@ -31,7 +31,6 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytorch_lightning as pl
@@ -41,10 +40,9 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from lightning_ref.callbacks import last_step
 from numpy_impl.run import runfiles
-from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.run.interrupt import Interrupted, Signals
 
 LAST = "last.ckpt"
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -76,29 +74,32 @@ class LastCheckpoint(Callback):
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder  # where last.ckpt goes (None: the run's checkpoint folder)
-        self.signum: int | None = None  # the signal that asked to stop
-        self.training = False  # between on_train_start and on_train_end: wait for a boundary
+        # graceful between on_train_start and on_train_end: the run stops at a step boundary
+        self.signals = Signals(at_once=self.stopped_at_once)
         self.handling = False  # interruptible() is active (the process's signal handlers)
         self.stop_at_next_batch = False
         self.path: Path | None = None
+
+    @property
+    def signum(self) -> int | None:
+        """The signal that asked the run to stop (None: none yet)."""
+        return self.signals.signum
+
+    def stopped_at_once(self, signum: int) -> Interrupted:
+        """What a signal outside training, or a second one, raises: the latest checkpoint
+        saved, if any."""
+        return Interrupted(signum, -1, self.path)
 
     @contextmanager
     def interruptible(self) -> Iterator[None]:
         """SIGINT and SIGTERM stop the run: at the next step boundary while training (see the
         module), at once otherwise (:class:`Interrupted`). The previous handlers come back."""
-        previous = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
-        self.handling = True
-        try:
-            yield
-        finally:
-            self.handling = False
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if not self.training or self.signum is not None:  # a second signal: stop now
-            raise Interrupted(signum, -1, self.path)
-        self.signum = signum
+        with self.signals.installed():
+            self.handling = True
+            try:
+                yield
+            finally:
+                self.handling = False
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         # Last of all callbacks (after the model's), so that a step's checkpoint holds what the
@@ -106,9 +107,9 @@ class LastCheckpoint(Callback):
         trainer.callbacks = [cb for cb in trainer.callbacks if cb is not self] + [self]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.training = True
+        self.signals.graceful = True
         if self.handling:  # over Lightning's SignalConnector, which fit has just installed
-            signal.signal(signal.SIGTERM, self._handle)
+            self.signals.reinstall(signal.SIGTERM)
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:
@@ -138,7 +139,7 @@ class LastCheckpoint(Callback):
             trainer.fit_loop.restarting = False
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.training = False
+        self.signals.graceful = False
         self.save(trainer)
         if self.signum is not None:
             raise Interrupted(self.signum, last_step(trainer), self.path)

@@ -16,7 +16,7 @@ from jsonargparse import ArgumentParser
 
 from numpy_impl.run.exits import ExitCode
 from numpy_impl.run.experiments import DEFAULT_EXPERIMENT, experiment_names, load_experiment
-from numpy_impl.run.interrupt import Interrupted, catch_signals, resume_command
+from numpy_impl.run.interrupt import Interrupted, Signals, resume_command
 from numpy_impl.run.schema import (
     ExperimentError,
     experiment_parser,
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             return ExitCode.OK
         exp = load_experiment(source, parts.overrides, parts.flags)
         ckpt_path = latest_checkpoint(args.runs_dir, exp) if args.resume else args.ckpt_path
-        with catch_signals() as signals:
+        with Signals(graceful=True).installed() as signals:
             run_experiment(exp, args.runs_dir, ckpt_path=ckpt_path, signals=signals,
                            progress=False if args.no_progress else (True if args.progress
                                                                     else None))
@@ -91,7 +91,8 @@ def interrupted_message(stop: Interrupted, argv: list[str]) -> str:
     """One line: which signal stopped the run after which step, where its checkpoint is and
     the command that resumes it (this command line with ``--ckpt_path``)."""
     if stop.checkpoint is None:
-        return f"interrupted ({stop}) before the first step: nothing to resume"
+        why = stop.note or "before the first step"
+        return f"interrupted ({stop}) {why}: nothing to resume"
     command = resume_command("numpy_impl", argv, stop.checkpoint)
     return (f"interrupted ({stop}) after step {stop.step}: checkpoint in {stop.checkpoint}; "
             f"resume with: {command}")

@@ -9,8 +9,9 @@ are (n,); the network is a dict with ``W`` (K, d) and ``b`` (K, 1), so the score
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -20,7 +21,14 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
-from numpy_impl.steps import OnStep, StepRecord, TrainerState, ValidationRecord, copies
+from numpy_impl.steps import (
+    OnStep,
+    Position,
+    StepRecord,
+    TrainerState,
+    ValidationRecord,
+    copies,
+)
 
 K_CIFAR = 10
 IMAGE_SHAPES = {3072: (32, 32, 3), 784: (28, 28, 1)}  # d -> (height, width, channels)
@@ -387,100 +395,125 @@ def mini_batch_gd(X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
     (False), ``lr_step_epochs`` (eta / 10 after every k epochs, i.e. torch's StepLR(k, 0.1)),
     ``lr_plateau_patience`` (see :class:`PlateauDecay`; needs X_val), ``image_shape``.
     ``loss``: ``"softmax"`` (eq. 1-6) or ``"multiple_bce"`` (eq. 12-14), or an
-    :class:`Objective` of your own. ``on_step`` (optional) receives a
-    :class:`numpy_impl.steps.StepRecord` after every update and, when X_val is given, a
-    :class:`numpy_impl.steps.ValidationRecord` after every epoch. A step record's ``state()``
-    is a checkpoint of the run; ``state=`` such a checkpoint to resume from (``init_network``
-    is then ignored; ``rng`` is set to the state's epoch), which ends bit for bit as the
+    :class:`Objective` of your own. ``on_step`` (optional) receives every record of
+    :class:`MiniBatchGD` (a :class:`numpy_impl.steps.StepRecord` after every update and, when
+    X_val is given, a :class:`numpy_impl.steps.ValidationRecord` after every epoch);
+    ``state=`` a checkpoint (a step record's ``state()``) to resume from (``init_network`` is
+    then ignored; ``rng`` is set to the state's epoch), which ends bit for bit as the
     uninterrupted run does.
-
-    Each epoch starts with ``draws.draw_epoch(rng, n, shuffle, flip)`` (a permutation when
-    shuffling, then n flips when flipping) and makes ``n // n_batch`` updates (eq. 8-9) on full
-    batches in that order; a flipped sample is mirrored with the precomputed ``inds_flip``.
 
     Returns ``(trained_network, history)``; history holds one entry per epoch, measured on the
     whole sets after the epoch: ``train_loss``, ``train_cost``, ``train_accuracy`` (and
     ``val_loss``, ``val_cost``, ``val_accuracy`` when X_val is given), and ``eta``, the learning
     rate used during the epoch.
     """
-    params = _gd_params(gd_params)
-    objective = objective_of(loss)
-    has_val = X_val is not None and Y_val is not None
-    if params["lr_plateau_patience"] is not None and not has_val:
-        raise ValueError("lr_plateau_patience watches the validation cost: pass X_val and Y_val")
-    d, n = X.shape
-    shuffle, flip = params["shuffle"], params["flip"]
-    inds_flip = flip_indices(*(params["image_shape"] or _image_shape(d))) if flip else None
-    plateau = (PlateauDecay(params["lr_plateau_patience"])
-               if params["lr_plateau_patience"] is not None else None)
-    splits = {"train": (X, Y), **({"val": (X_val, Y_val)} if has_val else {})}
-    if state is None:
-        network = copy.deepcopy(init_network)
-        history: dict[str, list] = {f"{prefix}_{key}": [] for prefix in splits
-                                    for key in ("loss", "cost", "accuracy")}
-        history["eta"] = []
-        eta = float(params["eta"])
-        step, first_epoch, done, pending, epoch_rng = -1, 0, 0, False, None
-    else:
-        network, history = copies(state.params), copy.deepcopy(state.history)
-        eta = state.extra["eta"]
-        if plateau is not None:
-            plateau.best, plateau.num_bad_epochs = state.extra["plateau"]
-        step, first_epoch, done, pending, epoch_rng = (state.step, state.epoch, state.batch,
-                                                       state.pending, state.epoch_rng)
-    slices = draws.batch_slices(n, params["n_batch"])
-
-    def snapshot() -> TrainerState:
-        extra = {"eta": eta, "plateau": None if plateau is None else
-                 [plateau.best, plateau.num_bad_epochs]}
-        return TrainerState.of(network, history, extra, step=step, epoch=epoch, batch=done,
-                               pending=pending, epoch_rng=epoch_rng)
-
-    for epoch in range(first_epoch, params["n_epochs"]):
-        if epoch != first_epoch:
-            done, pending = 0, True
-        elif state is None:
-            pending = True
-        elif epoch_rng is not None:
-            rng.bit_generator.state = epoch_rng  # redraw the plan of the resumed epoch
+    run = MiniBatchGD(X, Y, gd_params, init_network, lam, rng, X_val, Y_val, loss=loss,
+                      state=state)
+    for record in run:
         if on_step is not None:
-            epoch_rng = rng.bit_generator.state
-        plan = draws.draw_epoch(rng, n, shuffle, flip)
-        for sl in slices[done:]:
-            # Without shuffling the batch is a view: the text's sequential inds = j_start:j_end.
-            batch = plan.order[sl] if shuffle else sl
-            Xb, Yb = take_columns(X, batch), take_columns(Y, batch)
-            if flip:
-                Xb = flip_images(Xb, plan.flip[sl], inds_flip)
-            S, P = objective.forward(Xb, network)
-            grads = objective.backward(Xb, Yb, P, network, lam)
-            if on_step is not None:  # the batch's loss and cost before the update
-                loss_cost = tuple(map(float, objective.loss_and_cost(Xb, Yb, network, lam, P, S)))
-            F.sgd_update(network, grads, eta)
-            step, done = step + 1, done + 1
-            if on_step is not None:
-                on_step(StepRecord(epoch, step, Xb, Yb, *loss_cost, grads=copies(grads),
-                                   params=copies(network), lr=eta, state=snapshot))
-        if not pending:  # resumed from the end of this epoch: its end is done
-            continue
-        history["eta"].append(eta)
-        for prefix, (XX, YY) in splits.items():
-            for key, value in evaluate(XX, YY, network, lam, objective).items():
+            on_step(record)
+    return run.network, run.history
+
+
+class MiniBatchGD:
+    """:func:`mini_batch_gd` as a generator of its records: iterate to train, one record at a
+    time (see :mod:`numpy_impl.steps`); ``network`` and ``history`` are the run's so far.
+
+    Each epoch starts with ``draws.draw_epoch(rng, n, shuffle, flip)`` (a permutation when
+    shuffling, then n flips when flipping) and makes ``n // n_batch`` updates (eq. 8-9) on full
+    batches in that order; a flipped sample is mirrored with the precomputed ``inds_flip``.
+    After each epoch the whole sets are evaluated, the history extended and eta decayed.
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, gd_params: dict[str, Any],
+                 init_network: dict[str, np.ndarray], lam: float, rng: np.random.Generator,
+                 X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None, *,
+                 loss: str | Objective = "softmax", state: TrainerState | None = None) -> None:
+        self.gd = _gd_params(gd_params)
+        self.objective = objective_of(loss)
+        self.X, self.Y, self.lam, self.rng = X, Y, lam, rng
+        has_val = X_val is not None and Y_val is not None
+        if self.gd["lr_plateau_patience"] is not None and not has_val:
+            raise ValueError("lr_plateau_patience watches the validation cost: pass X_val and "
+                             "Y_val")
+        self.sets = {"train": (X, Y), **({"val": (X_val, Y_val)} if has_val else {})}
+        patience = self.gd["lr_plateau_patience"]
+        self.plateau = PlateauDecay(patience) if patience is not None else None
+        if state is None:
+            self.network = copy.deepcopy(init_network)
+            self.history: dict[str, list] = {f"{prefix}_{key}": [] for prefix in self.sets
+                                             for key in ("loss", "cost", "accuracy")}
+            self.history["eta"] = []
+            self.eta = float(self.gd["eta"])
+            self.at = Position(pending=True)  # the first epoch's end is to do
+        else:
+            self.network, self.history = copies(state.params), copy.deepcopy(state.history)
+            self.eta = state.extra["eta"]
+            if self.plateau is not None:
+                self.plateau.best, self.plateau.num_bad_epochs = state.extra["plateau"]
+            self.at = Position.of(state)
+
+    def __iter__(self) -> Iterator[StepRecord | ValidationRecord]:
+        X, Y, network, at, objective = self.X, self.Y, self.network, self.at, self.objective
+        d, n = X.shape
+        shuffle, flip = self.gd["shuffle"], self.gd["flip"]
+        inds_flip = flip_indices(*(self.gd["image_shape"] or _image_shape(d))) if flip \
+            else None
+        slices = draws.batch_slices(n, self.gd["n_batch"])
+        for epoch in range(at.epoch, self.gd["n_epochs"]):
+            if epoch != at.epoch:
+                at.epoch, at.batch, at.pending = epoch, 0, True
+            elif at.epoch_rng is not None:
+                self.rng.bit_generator.state = at.epoch_rng  # redraw the resumed epoch's plan
+            at.epoch_rng = self.rng.bit_generator.state
+            plan = draws.draw_epoch(self.rng, n, shuffle, flip)
+            for sl in slices[at.batch:]:
+                # Without shuffling the batch is a view: the text's sequential inds = j_start:j_end
+                batch = plan.order[sl] if shuffle else sl
+                Xb, Yb = take_columns(X, batch), take_columns(Y, batch)
+                if flip:
+                    Xb = flip_images(Xb, plan.flip[sl], inds_flip)
+                S, P = objective.forward(Xb, network)                        # eq. 1-3
+                loss, cost = objective.loss_and_cost(Xb, Yb, network, self.lam, P, S)  # eq. 5-6
+                grads = objective.backward(Xb, Yb, P, network, self.lam)     # eq. 10-11
+                F.sgd_update(network, grads, self.eta)                       # eq. 8-9
+                at.step, at.batch = at.step + 1, at.batch + 1
+                yield StepRecord(epoch, at.step, Xb, Yb, float(loss), float(cost), grads=grads,
+                                 params=network, lr=self.eta, state=self.checkpoint)
+            if at.pending:  # not resumed from after this epoch's end
+                yield from self._end_epoch(epoch)
+
+    def _end_epoch(self, epoch: int) -> Iterator[ValidationRecord]:
+        """The history's entries of the epoch (the whole sets) and the learning rate of the
+        next epoch, then the epoch's validation record (so a checkpoint taken there holds the
+        epoch's end whole)."""
+        history = self.history
+        history["eta"].append(self.eta)
+        for prefix, (XX, YY) in self.sets.items():
+            for key, value in evaluate(XX, YY, self.network, self.lam, self.objective).items():
                 history[f"{prefix}_{key}"].append(value)
-        if on_step is not None and has_val:
-            on_step(ValidationRecord(epoch, step, {
+        step_epochs = self.gd["lr_step_epochs"]
+        if step_epochs is not None and (epoch + 1) % step_epochs == 0:
+            self.eta = self.eta * LR_DECAY_FACTOR
+        if self.plateau is not None:
+            self.eta = self.plateau.step(history["val_cost"][-1], self.eta)
+        self.at.pending = False
+        if "val" in self.sets:
+            yield ValidationRecord(epoch, self.at.step, {
                 "val/loss": history["val_loss"][-1], "val/cost": history["val_cost"][-1],
                 "val/acc": history["val_accuracy"][-1],
                 "train/acc": history["train_accuracy"][-1],
                 "train/full_loss": history["train_loss"][-1],
-                "train/full_cost": history["train_cost"][-1]}))
+                "train/full_cost": history["train_cost"][-1]})
 
-        if params["lr_step_epochs"] is not None and (epoch + 1) % params["lr_step_epochs"] == 0:
-            eta = eta * LR_DECAY_FACTOR
-        if plateau is not None:
-            eta = plateau.step(history["val_cost"][-1], eta)
-        pending = False
-    return network, history
+    def checkpoint(self) -> TrainerState:
+        """The run's state after the latest update (what ``state=`` resumes from), as
+        copies."""
+        plateau = self.plateau
+        extra = {"eta": self.eta,
+                 "plateau": None if plateau is None else [plateau.best, plateau.num_bad_epochs]}
+        return TrainerState.of(self.network, self.history, extra,
+                               **dataclasses.asdict(self.at))
 
 
 def grid_points(grid: dict[str, list]) -> list[dict[str, Any]]:

@@ -1,20 +1,24 @@
-"""What the NumPy trainers report, step by step, to an optional ``on_step`` hook.
+"""What the NumPy trainers report, step by step: records, and the checkpoint of a run.
 
-``tdt4265.BaseTrainer.train(num_epochs, on_step=...)`` and ``dd2424.mini_batch_gd(...,
-on_step=...)`` call ``on_step(record)`` with a :class:`StepRecord` right after every update and
-with a :class:`ValidationRecord` after every validation (TDT4265: the starter's cadence;
-DD2424: after every epoch). The parity tool (``compare/``) uses them to hold the trainers
-against the Lightning reference step for step; without a hook the trainers do no extra work.
+``tdt4265.BaseTrainer.steps(num_epochs)`` and ``dd2424.MiniBatchGD`` are generators: each
+yields a :class:`StepRecord` right after every update and a :class:`ValidationRecord` after
+every validation (TDT4265: the starter's cadence; DD2424: after every epoch), and computes the
+next one only when asked (``next``), so a reader (``python -m numpy_impl``'s loop, the parity
+tool's lockstep) drives the run one record at a time. The texts' own entry points,
+``BaseTrainer.train(num_epochs, on_step=...)`` and ``dd2424.mini_batch_gd(..., on_step=...)``,
+run the generator to the end, handing each record to the optional ``on_step``.
 
-Steps are global update counts from 0, epochs count from 0. ``params`` and ``grads`` are
-copies, so a hook may keep a record while training goes on; ``X`` and ``Y`` are the batch as the
-update used it (flipped where the epoch flips), which the trainers never modify.
+Steps are global update counts from 0, epochs count from 0. A record's arrays (``X``, ``Y``,
+``params``, ``grads``) are the trainer's own, valid until the next record is asked for (the
+next update changes the parameters in place): a reader that keeps one copies it
+(:func:`copies`), so a trainer makes no copy nobody needs. ``X`` and ``Y`` are the batch as the
+update used it (flipped where the epoch flips).
 
-A :class:`StepRecord` also carries ``state``, a function that returns a :class:`TrainerState`:
-a checkpoint of everything the rest of the run depends on, which the trainers' ``state=``
-argument resumes from, bit for bit. It is built only when a hook calls it (during the hook,
-or after training for the final state). :class:`Diverged` is what a hook raises on a
-non-finite loss or cost (``python -m numpy_impl`` does; the trainers never check).
+A :class:`StepRecord` also carries ``state``, the trainer's ``checkpoint`` method: a
+:class:`TrainerState` of everything the rest of the run depends on, which the trainers'
+``state=`` argument resumes from, bit for bit; it is built only when called (before the next
+record is asked for). :class:`Diverged` is what a reader raises on a non-finite loss or cost
+(``python -m numpy_impl`` does; the trainers never check).
 """
 
 from __future__ import annotations
@@ -66,6 +70,25 @@ OnStep = Callable[[StepRecord | ValidationRecord], None]
 def copies(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A copy of every array, so that later in-place updates do not reach a record."""
     return {name: np.array(value, copy=True) for name, value in arrays.items()}
+
+
+@dataclass
+class Position:
+    """Where a run is (see :class:`TrainerState`): the last update's ``step`` (-1 before the
+    first), its ``epoch`` and ``batch`` (the count of that epoch's updates so far), whether the
+    work that follows it is ``pending``, and the generator state ``epoch_rng`` at the start of
+    the epoch."""
+
+    step: int = -1
+    epoch: int = 0
+    batch: int = 0
+    pending: bool = False
+    epoch_rng: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, state: TrainerState) -> Position:
+        return cls(state.step, state.epoch, state.batch, state.pending,
+                   copy.deepcopy(state.epoch_rng))
 
 
 @dataclass

@@ -9,6 +9,7 @@ The maths lives in :mod:`numpy_impl.functional`; the random draws in :mod:`numpy
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from numpy.typing import DTypeLike
 
 from numpy_impl import draws
 from numpy_impl import functional as F
-from numpy_impl.steps import OnStep, StepRecord, TrainerState, ValidationRecord, copies
+from numpy_impl.steps import (
+    OnStep,
+    Position,
+    StepRecord,
+    TrainerState,
+    ValidationRecord,
+    copies,
+)
 
 NUM_PIXELS = 784
 NUM_INPUTS = NUM_PIXELS + 1  # the bias trick
@@ -293,113 +301,125 @@ class BaseTrainer:
         knows no loss: NaN)."""
         return float("nan")
 
-    def _measure(self, with_train_loss: bool) -> tuple[float, float, float, float]:
-        """What a validation measures: :meth:`validation_step`'s three values and, for the
-        ``on_step`` hook (``with_train_loss``; NaN otherwise), the data loss of the whole
-        training set (the ``train/full_loss`` of the validation records; the starter's
-        histories have no such entry)."""
+    def _measure(self) -> tuple[float, float, float, float]:
+        """What a validation measures: :meth:`validation_step`'s three values and the data loss
+        of the whole training set (the ``train/full_loss`` of the validation records; the
+        starter's histories have no such entry)."""
         val_loss, accuracy_train, accuracy_val = self.validation_step()
-        return (val_loss, accuracy_train, accuracy_val,
-                self.training_set_loss() if with_train_loss else float("nan"))
+        return val_loss, accuracy_train, accuracy_val, self.training_set_loss()
 
     def train(self, num_epochs: int, on_step: OnStep | None = None,
               state: TrainerState | None = None) -> tuple[dict, dict]:
         """Train for ``num_epochs`` (or until early stopping); returns the starter's
         ``(train_history, val_history)``, dicts of dicts keyed by global step.
 
-        ``on_step`` (optional) receives a :class:`numpy_impl.steps.StepRecord` after every
-        update and a :class:`numpy_impl.steps.ValidationRecord` after every validation; a step
-        record's ``state()`` is a checkpoint of the run, and ``state=`` such a checkpoint to
-        resume from (the result is then bit for bit the uninterrupted run's)."""
+        Runs :meth:`steps` to the end, handing each record to ``on_step`` (optional);
+        ``state=`` a checkpoint to resume from (the result is then bit for bit the
+        uninterrupted run's)."""
+        for record in self.steps(num_epochs, state):
+            if on_step is not None:
+                on_step(record)
+        return self.train_history, self.val_history
+
+    def steps(self, num_epochs: int, state: TrainerState | None = None
+              ) -> Iterator[StepRecord | ValidationRecord]:
+        """The training loop, one record at a time: a :class:`numpy_impl.steps.StepRecord`
+        after every update and a :class:`numpy_impl.steps.ValidationRecord` after every
+        validation (see :mod:`numpy_impl.steps`: a record's arrays are the trainer's own until
+        the next record is asked for). ``state``: a checkpoint (:meth:`checkpoint` of an
+        earlier run) to go on from."""
+        self._start(state)
+        at, stopping = self._at, self._stopping
+        if stopping.stopped_step is not None:
+            return
+        if at.pending:  # resumed between an update and its validation
+            at.pending = False
+            stop = yield from self._validate(at.epoch, at.step)
+            if stop:
+                return
+        for epoch in range(at.epoch, num_epochs):
+            if epoch != at.epoch:
+                at.epoch, at.batch = epoch, 0
+            elif at.epoch_rng is not None:
+                self.rng.bit_generator.state = at.epoch_rng  # redraw the resumed epoch's plan
+            if self.rng is not None:
+                at.epoch_rng = self.rng.bit_generator.state
+            loader = self.batch_loader(self.X_train, self.Y_train, self.batch_size,
+                                       shuffle=self.shuffle_dataset, rng=self.rng)
+            for X_batch, Y_batch in itertools.islice(loader, at.batch, None):
+                at.step, at.batch = at.step + 1, at.batch + 1
+                penalty = self._cost(0.0)  # lambda * R(w) of the weights before the update
+                loss = float(self.train_step(X_batch, Y_batch))
+                self.train_history["loss"][at.step] = loss
+                at.pending = True
+                yield StepRecord(epoch=epoch, step=at.step, X=X_batch, Y=Y_batch, loss=loss,
+                                 cost=loss + penalty, grads={"w": self.model.grad},
+                                 params={"w": self.model.w}, lr=self.learning_rate,
+                                 state=self.checkpoint)
+                at.pending = False
+                stop = yield from self._validate(epoch, at.step)
+                if stop:
+                    return
+
+    def checkpoint(self) -> TrainerState:
+        """The run's state after the latest update of :meth:`steps` (what ``state=`` resumes
+        from), as copies."""
+        return TrainerState.of({"w": self.model.w}, {"train": self.train_history,
+                                                     "val": self.val_history},
+                               self._stopping.scalars(), self._stopping.best_params,
+                               **dataclasses.asdict(self._at))
+
+    def _start(self, state: TrainerState | None) -> None:
+        """The histories, early stopping and position of a new run, or of ``state``'s."""
         if state is None:
-            history = {"train": {"loss": {}, "accuracy": {}}, "val": {"loss": {}, "accuracy": {}}}
-            stopping = _EarlyStopping()
-            step, first_epoch, done, pending, epoch_rng = -1, 0, 0, False, None
+            self.train_history = {"loss": {}, "accuracy": {}}
+            self.val_history = {"loss": {}, "accuracy": {}}
+            self._stopping, self._at = _EarlyStopping(), Position()
         else:
             history = {part: {key: {int(s): v for s, v in series.items()}
                               for key, series in curves.items()}
                        for part, curves in state.history.items()}  # JSON keys are text
-            stopping = _EarlyStopping.of(state)
+            self.train_history, self.val_history = history["train"], history["val"]
+            self._stopping, self._at = _EarlyStopping.of(state), Position.of(state)
             self.model.w = state.params["w"].copy()
-            step, first_epoch, done, pending, epoch_rng = (state.step, state.epoch, state.batch,
-                                                           state.pending, state.epoch_rng)
-        train_history, val_history = history["train"], history["val"]
         self.stopped_epoch, self.stopped_step, self.best_step = (
-            stopping.stopped_epoch, stopping.stopped_step, stopping.best_step)
+            self._stopping.stopped_epoch, self._stopping.stopped_step, self._stopping.best_step)
 
-        def snapshot() -> TrainerState:
-            return TrainerState.of({"w": self.model.w}, history, stopping.scalars(),
-                                   stopping.best_params, step=step, epoch=epoch, batch=done,
-                                   pending=pending, epoch_rng=epoch_rng)
-
-        epoch = first_epoch
-        if stopping.stopped_step is not None or (
-                pending and self._validate(epoch, step, history, stopping, on_step)):
-            return train_history, val_history
-        for epoch in range(first_epoch, num_epochs):
-            if epoch != first_epoch:
-                done = 0
-            elif epoch_rng is not None:
-                self.rng.bit_generator.state = epoch_rng  # redraw the plan of the resumed epoch
-            if on_step is not None and self.rng is not None:
-                epoch_rng = self.rng.bit_generator.state
-            loader = self.batch_loader(self.X_train, self.Y_train, self.batch_size,
-                                       shuffle=self.shuffle_dataset, rng=self.rng)
-            for X_batch, Y_batch in itertools.islice(loader, done, None):
-                step, done = step + 1, done + 1
-                w_before = self.model.w.copy() if on_step is not None else None
-                train_history["loss"][step] = float(self.train_step(X_batch, Y_batch))
-                if on_step is not None:
-                    pending = True
-                    on_step(self._step_record(epoch, step, X_batch, Y_batch,
-                                              train_history["loss"][step], w_before, snapshot))
-                    pending = False
-                if self._validate(epoch, step, history, stopping, on_step):
-                    return train_history, val_history
-        return train_history, val_history
-
-    def _validate(self, epoch: int, step: int, history: dict[str, dict],
-                  stopping: _EarlyStopping, on_step: OnStep | None) -> bool:
+    def _validate(self, epoch: int, step: int) -> Iterator[ValidationRecord]:
         """What follows the update at ``step``: validate when the cadence says so, track the
-        best weights and decide on early stopping (then restore them and return True)."""
+        best weights and decide on early stopping (then restore them), all before yielding the
+        record (so a checkpoint taken there holds the validation whole); returns whether to
+        stop."""
         if step % self.validation_interval != 0:
             return False
-        val_loss, accuracy_train, accuracy_val, train_loss = self._measure(on_step is not None)
+        val_loss, accuracy_train, accuracy_val, train_loss = self._measure()
         val_loss = float(val_loss)
-        history["train"]["accuracy"][step] = float(accuracy_train)
-        history["val"]["loss"][step] = val_loss
-        history["val"]["accuracy"][step] = float(accuracy_val)
-        if on_step is not None:
-            on_step(ValidationRecord(epoch, step, {
-                "val/loss": val_loss, "val/cost": self._cost(val_loss),
-                "val/acc": float(accuracy_val), "train/acc": float(accuracy_train),
-                "train/full_loss": train_loss, "train/full_cost": self._cost(train_loss)}))
+        self.train_history["accuracy"][step] = float(accuracy_train)
+        self.val_history["loss"][step] = val_loss
+        self.val_history["accuracy"][step] = float(accuracy_val)
+        record = ValidationRecord(epoch, step, {
+            "val/loss": val_loss, "val/cost": self._cost(val_loss),
+            "val/acc": float(accuracy_val), "train/acc": float(accuracy_train),
+            "train/full_loss": train_loss, "train/full_cost": self._cost(train_loss)})
+        stopping = self._stopping
         stopping.val_losses.append(val_loss)
         if val_loss < stopping.best_loss:  # strict: ties keep the earliest
             stopping.best_loss, stopping.best_params = val_loss, {"w": self.model.w.copy()}
             stopping.best_step = self.best_step = step
-        if not self._should_stop(stopping.val_losses):
-            return False
-        if stopping.best_params is not None:  # None only if every loss was nan
-            self.model.w = stopping.best_params["w"]
-        stopping.stopped_epoch, stopping.stopped_step = epoch, step
-        self.stopped_epoch, self.stopped_step = epoch, step
-        return True
+        stop = self._should_stop(stopping.val_losses)
+        if stop:
+            if stopping.best_params is not None:  # None only if every loss was nan
+                self.model.w = stopping.best_params["w"]
+            stopping.stopped_epoch, stopping.stopped_step = epoch, step
+            self.stopped_epoch, self.stopped_step = epoch, step
+        yield record
+        return stop
 
     def _cost(self, loss: float, w: np.ndarray | None = None) -> float:
         """J = C + lambda * R(w) (eq. 9-10) of the current or the given weights (lambda: the
         model's ``l2_reg_lambda``, 0 for a model without one)."""
         lam = float(getattr(self.model, "l2_reg_lambda", 0.0))
         return float(F.cost(loss, self.model.w if w is None else w, lam))
-
-    def _step_record(self, epoch: int, step: int, X_batch: np.ndarray, Y_batch: np.ndarray,
-                     loss: float, w_before: np.ndarray,
-                     state: Callable[[], TrainerState]) -> StepRecord:
-        """What ``on_step`` learns of an update: the cost uses the weights before it."""
-        return StepRecord(epoch=epoch, step=step, X=X_batch, Y=Y_batch, loss=loss,
-                          cost=self._cost(loss, w_before),
-                          grads=copies({"w": self.model.grad}), params=copies({"w": self.model.w}),
-                          lr=self.learning_rate, state=state)
 
     def _should_stop(self, val_losses: list[float]) -> bool:
         """No improvement over the last p validations: the oldest of the last p + 1 is their
@@ -504,27 +524,26 @@ class _GradientDescentTrainer(BaseTrainer):
     def validation_step(self) -> tuple[float, float, float]:
         """One product X w per set: the validation loss and accuracy from the validation scores,
         the training accuracy from the training scores."""
-        return self._measure_sets(False)[:3]
+        return self._measure_sets()[:3]
 
     def training_set_loss(self) -> float:
         return float(self.data_loss(self.X_train, self.Y_train))
 
-    def _measure(self, with_train_loss: bool) -> tuple[float, float, float, float]:
+    def _measure(self) -> tuple[float, float, float, float]:
         if type(self).validation_step is not _GradientDescentTrainer.validation_step:
-            return super()._measure(with_train_loss)  # a validation_step of its own
-        return self._measure_sets(with_train_loss)
+            return super()._measure()  # a validation_step of its own
+        return self._measure_sets()
 
-    def _measure_sets(self, with_train_loss: bool) -> tuple[float, float, float, float]:
-        """:meth:`validation_step`'s values and (``with_train_loss``; else NaN) the training
-        set's data loss, from the same training scores as its accuracy (for a model that is
-        not ours, without ``scores``, the loss needs a forward pass of its own)."""
+    def _measure_sets(self) -> tuple[float, float, float, float]:
+        """:meth:`validation_step`'s values and the training set's data loss, from the same
+        training scores as its accuracy (for a model that is not ours, without ``scores``, the
+        loss needs a forward pass of its own)."""
         z_val = self.model.scores(self.X_val) if self.model_scores else None
         loss = self.data_loss(self.X_val, self.Y_val, None, z_val)
         z_train = self.model.scores(self.X_train) if self.model_scores else None
         accuracy_train = self.accuracy_of(self.X_train, self.Y_train, z_train)
         accuracy_val = self.accuracy_of(self.X_val, self.Y_val, z_val)
-        train_loss = (float(self.data_loss(self.X_train, self.Y_train, None, z_train))
-                      if with_train_loss else float("nan"))
+        train_loss = float(self.data_loss(self.X_train, self.Y_train, None, z_train))
         return float(loss), accuracy_train, accuracy_val, train_loss
 
     @property

@@ -44,7 +44,7 @@ class SignalAt(Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:
         if trainer.global_step == self.step:
-            self.last.signum = signal.SIGTERM
+            self.last.signals.signum = signal.SIGTERM
 
 
 def fit(name: str, overrides: dict[str, Any], root: Path, stop_after: int | None = None,

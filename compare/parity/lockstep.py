@@ -7,9 +7,10 @@ Lightning's Trainer drives the run; the NumPy side
 
 * ``setup``: the NumPy side starts;
 * ``on_train_start``: the initial parameters (bit-identical);
-* ``on_train_batch_start``: the step's batch X and Y (bit-identical), the step and the epoch;
-* ``on_before_optimizer_step`` (gradients computed, parameters not yet updated): the learning
-  rate, the batch's loss and cost J as the module logged them, and every ``param.grad``;
+* ``on_train_batch_start``: the NumPy side is asked for the step;
+* ``on_before_optimizer_step`` (gradients computed, parameters not yet updated): the step's
+  batch X and Y (bit-identical), the step and the epoch, the learning rate, the batch's loss
+  and cost J as the module logged them, and every ``param.grad``;
 * ``on_train_batch_end``: every parameter after the update;
 * after every validation, :meth:`Lockstep.validation` with the step and Lightning's
   ``callback_metrics`` (:data:`VALIDATION_KEYS`: ``val/loss``, ``val/cost``, ``val/acc``, and
@@ -27,8 +28,12 @@ record, ``weights/squared_norm`` at every validation, ``epoch`` wherever Lightni
 it once per step), and the texts' figures (:mod:`lightning_ref.figures`) drawn from the NumPy
 side's final weights by NumPy code (:meth:`Lockstep.templates`, :meth:`Lockstep.test`).
 
-A paused run (:mod:`compare.parity.pause`) ends at a batch's start, where the NumPy side hands over
-its checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing
+The NumPy side is asked for each update at ``on_train_batch_start`` and its answer taken at
+``on_before_optimizer_step``, so it computes the update while Lightning does; the batch is
+compared by digest (:func:`compare.parity.numpy_side.batch_digest`).
+
+A paused run (:mod:`compare.parity.pause`) ends at a batch's start, where the NumPy side is asked
+for its checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing
 the parameters both sides resume from (within the tolerance: they are the resumed step's) and does
 not compare that step's validation again.
 
@@ -59,7 +64,13 @@ from torch import Tensor
 from torch.utils.tensorboard import summary as tb_summary
 
 from compare.parity.findings import Mismatch, ParityError, ParityReport, QuantityStats
-from compare.parity.numpy_side import EndRecord, InitRecord, NumpyProcess, StateRecord
+from compare.parity.numpy_side import (
+    EndRecord,
+    InitRecord,
+    NumpyProcess,
+    StateRecord,
+    batch_digest,
+)
 from compare.tolerance import EXACT, Difference, difference, discrete_difference
 from lightning_ref.callbacks import last_step, starter_validates
 from lightning_ref.figures import HISTOGRAM_TAGS, TEMPLATES_TAG
@@ -120,6 +131,9 @@ class Lockstep:
         self.current: StepRecord | None = None
         self.final: EndRecord | None = None
         self.kept: StateRecord | None = None
+        self.pausing = False  # set by a pause: at the next batch, take the checkpoint
+        self._batch: tuple[int, int, tuple[Any, ...]] | None = None  # asked, not yet taken
+        self._lightning_batch: tuple[np.ndarray, np.ndarray] | None = None
         self.last_epoch: int | None = None  # the epoch of the NumPy side's latest update
         self._step_error: dict[int, float] = {}  # per-step max rel error, until written
 
@@ -173,15 +187,53 @@ class Lockstep:
             self._step_error.pop(record.step, None)
 
     def batch(self, step: int, epoch: int, X: np.ndarray, Y: np.ndarray) -> None:
-        """The start of update ``step``: the same batch, bit for bit, at the same step."""
+        """The start of update ``step``: the NumPy side is asked for its record of the same
+        update, which it computes while Lightning does (taken in :meth:`before_update`); at a
+        pause (``pausing``), for its checkpoint instead."""
         self.flush(before=step)
+        self.current = None
         if self.final is not None or self.kept is not None:
             return
-        self.current = record = self._next_step(step)
+        if self.pausing:
+            self.kept = self.numpy.checkpoint()
+            return
+        self.numpy.ask()
+        self._batch = (step, epoch, batch_digest(X, Y))
+        self._lightning_batch = (X, Y)
+
+    def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
+                      grads: Mapping[str, np.ndarray]) -> None:
+        """Gradients computed, parameters not yet updated: the NumPy side's record of the
+        update taken and compared (the batch, the step, the epoch, the learning rate, the loss
+        and cost, the gradients)."""
+        record = self._take()
         if record is None:
             return
-        self.check(step, epoch, "batch X", record.X, X, EXACT)
-        self.check(step, epoch, "batch Y", record.Y, Y, EXACT)
+        self.check(step, epoch, "lr", record.lr, lr)
+        self.check(step, epoch, "loss", record.loss, loss)
+        self.check(step, epoch, "cost", record.cost, cost)
+        for name in (n for n in record.grads if n in grads):
+            self.check(step, epoch, f"grad {name}", record.grads[name], grads[name])
+
+    def _take(self) -> StepRecord | None:
+        """The NumPy side's record of the update begun at :meth:`batch`, its batch compared bit
+        for bit (by digest; the arrays themselves only when the digests differ, to name the
+        first element that differs)."""
+        if self._batch is None:
+            return self.current
+        (step, epoch, digest), self._batch = self._batch, None
+        self.current = record = self._next_step(step)
+        if record is None:
+            return None
+        if record.X == digest:
+            for quantity, mine, theirs in zip(("batch X", "batch Y"), record.X, digest,
+                                              strict=True):
+                self.check(step, epoch, quantity, mine, theirs, discrete=True)
+        else:
+            X, Y = self.numpy.batch()
+            lightning_X, lightning_Y = self._lightning_batch
+            self.check(step, epoch, "batch X", X, lightning_X, EXACT)
+            self.check(step, epoch, "batch Y", Y, lightning_Y, EXACT)
         self.check(step, epoch, "step", record.step, step, discrete=True)
         self.check(step, epoch, "epoch", record.epoch, epoch, discrete=True)
         self.report.steps += 1
@@ -192,22 +244,11 @@ class Lockstep:
         if self.curves is not None:
             self.curves.numpy({"train/loss": record.loss, "train/cost": record.cost,
                                "lr": record.lr, EPOCH_TAG: record.epoch}, step)
-
-    def before_update(self, step: int, epoch: int, lr: float, loss: float, cost: float,
-                      grads: Mapping[str, np.ndarray]) -> None:
-        """Gradients computed, parameters not yet updated."""
-        record = self.current
-        if record is None:
-            return
-        self.check(step, epoch, "lr", record.lr, lr)
-        self.check(step, epoch, "loss", record.loss, loss)
-        self.check(step, epoch, "cost", record.cost, cost)
-        for name in (n for n in record.grads if n in grads):
-            self.check(step, epoch, f"grad {name}", record.grads[name], grads[name])
+        return record
 
     def after_update(self, step: int, epoch: int, params: Mapping[str, np.ndarray]) -> None:
         """The parameters after update ``step``."""
-        record = self.current
+        record = self._take()
         if record is None:
             return
         for name in (n for n in record.params if n in params):
@@ -320,7 +361,7 @@ class Lockstep:
 
     # ------------------------------------------------------------------ record bookkeeping
 
-    def _next_past_validations(self) -> StepRecord | EndRecord | StateRecord:
+    def _next_past_validations(self) -> StepRecord | EndRecord:
         """The NumPy side's next record that is not a validation: here, where Lightning did not
         validate, every validation the NumPy side made is a mismatch."""
         record = self.numpy.next()
@@ -334,9 +375,6 @@ class Lockstep:
         """The NumPy side's next update; a validation it made that Lightning did not, or its
         end while Lightning trains on, is a mismatch."""
         record = self._next_past_validations()
-        if isinstance(record, StateRecord):  # the NumPy side paused: Lightning stops here too
-            self.kept = record
-            return None
         if isinstance(record, EndRecord):
             self.final = record
             quantity = "stopped step" if record.stopped_step is not None else "last step"
@@ -465,6 +503,8 @@ class ParityCallback(Callback):
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: torch.optim.Optimizer) -> None:
         logged = pl_module.step_values  # the module's train/loss and train/cost of this step
+        if trainer.world_size > 1:  # each rank's is of its equal share: the batch's is the mean
+            logged = {k: pl_module.all_gather(v).mean() for k, v in logged.items()}
         self._call(trainer, self.lockstep.before_update, trainer.global_step,
                    trainer.current_epoch, float(optimizer.param_groups[0]["lr"]),
                    float(logged["train/loss"]), float(logged["train/cost"]),

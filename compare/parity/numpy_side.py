@@ -1,20 +1,29 @@
 """The NumPy side of a parity run: numpy_impl's own trainer, or one with a student's pieces, in
 a child process that hands over one record at a time through a pipe.
 
-The trainer is the project's real one (``numpy_impl.run.train`` builds it from the experiment, as
-``python -m numpy_impl`` does), so compare also verifies its batching, validation cadence,
-early stopping and learning-rate decay. :class:`NumpySide` replaces pieces of it: a
-deliberately wrong model (the suite's negative tests) or a student's own.
+The trainer is the project's real one (:func:`numpy_impl.run.train.training` builds it from
+the experiment, as ``python -m numpy_impl`` does), so compare also verifies its batching,
+validation cadence, early stopping and learning-rate decay. :class:`NumpySide` replaces pieces
+of it: a deliberately wrong model (the suite's negative tests) or a student's own.
 
 Why a child process: the NumPy side may be a student's code (which runs in a sandbox the child
 drives, see below) or a deliberately broken side of the suite's, and whatever it does (raises,
 loops forever, calls ``sys.exit``, allocates far too much) must end in a clear error, never in
 a hang or a crash of compare. The child (forked: it needs no torch, and inherits the side's
-classes without pickling them) runs the trainer; the trainer's ``on_step`` hook sends every
-record through a one-way pipe. A send blocks while the pipe is full, so the child runs at most
-a pipe buffer ahead of the Lightning run and no trace is stored. The parent takes the records in
-order (:meth:`NumpyProcess.next`), waiting at most ``timeout`` seconds for each; what the child
-did instead of sending the next record becomes a :class:`NumpySideError`:
+classes and the loaded split without pickling them) holds the trainer's generator of records
+(:mod:`numpy_impl.steps`) and answers the parent's requests over a pipe, one at a time:
+
+* ``NEXT``: it computes its next record and sends it. A step's record travels without its batch:
+  X and Y are replaced by their digest (:func:`batch_digest`), which the parent compares with the
+  digest of Lightning's batch; only when they differ does the parent ask for the batch itself
+  (``BATCH``) to name the first element that differs. The parent asks at a batch's start and
+  takes the answer after Lightning's forward and backward, so the two sides compute the same
+  step at the same time.
+* ``CHECKPOINT``: it sends the trainer's checkpoint after the last record it sent (a pause) and
+  exits.
+
+The parent waits at most ``timeout`` seconds for each answer (:meth:`NumpyProcess.next`); what
+the child did instead of answering becomes a :class:`NumpySideError`:
 
 * it raised: the child sends an :class:`ErrorRecord` (type, message, its last frames);
 * it sent nothing for ``timeout`` seconds: the parent kills it;
@@ -43,19 +52,16 @@ do is return wrong numbers from its own model, or break its own channel (an erro
 verdict). The sandbox's worker dies with the child; the parent removes the scratch folder of a
 child it had to kill (:meth:`NumpyProcess.stop`).
 
-Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.parity.pause`): the child
-is ahead of the parent, so the parent cannot ask it for the state of a step it has already left.
-Instead the parent names a step the child has not passed (:meth:`PausePoint.choose`); the child,
-after sending that update, keeps its trainer's checkpoint of it
-(:class:`numpy_impl.steps.TrainerState`), sends what follows the update (a validation), and at
-its next update sends a :class:`StateRecord` instead and exits. A run resumed from that
-checkpoint (``state=``) starts with an :class:`InitRecord` of the parameters it resumes from
-and redoes nothing the parent has seen: the validation after the resumed step, which its
-trainer repeats, is not sent again.
+Pausing for a checkpoint (SIGINT or SIGTERM in the parent, :mod:`compare.parity.pause`): the
+child computes nothing it was not asked for, so at the pause the parent asks for the
+checkpoint of the last step both sides have made (:meth:`NumpyProcess.checkpoint`). A run
+resumed from it (``state=``) starts with an :class:`InitRecord` of the parameters it resumes
+from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
@@ -68,6 +74,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib.machinery import PathFinder, SourceFileLoader
@@ -85,7 +92,6 @@ from numpy_impl.draws import make_rng
 from numpy_impl.models import final_metrics
 from numpy_impl.run import train
 from numpy_impl.run.experiments import Experiment, ExperimentError, experiment_split
-from numpy_impl.run.interrupt import Interrupted
 from numpy_impl.splits import Split
 from numpy_impl.steps import StepRecord, TrainerState, ValidationRecord, copies
 from numpy_impl.tdt4265 import BaseTrainer
@@ -93,11 +99,7 @@ from numpy_impl.texts import TEXTS
 
 DEFAULT_TIMEOUT = 60.0  # seconds the parent waits for each record
 DEFAULT_MEMORY = 4 << 30  # bytes the child may allocate beyond what it inherits at the fork
-#: Seconds the parent waits for a record once a signal asked it to stop (or twice the longest
-#: wait for one so far, if longer): a NumPy side that hangs must not hold up Ctrl-C for the
-#: whole ``timeout``, a slow one still reaches the pause.
-SIGNAL_GRACE = 5.0
-_POLL = 0.2  # seconds between the parent's looks at a signal while it waits for a record
+NEXT, CHECKPOINT, BATCH = "next", "checkpoint", "batch"  # the parent's requests
 #: The sandbox's worker may use this much address space beyond ``memory`` (its own Python and
 #: NumPy: the child's ``memory`` counts beyond what it inherits, the worker inherits nothing).
 WORKER_BASE = 1 << 30
@@ -141,8 +143,8 @@ class InitRecord:
 
 @dataclass(frozen=True)
 class StateRecord:
-    """The NumPy side's checkpoint after the update at the pause step; None when its trainer
-    could not make one (``error`` says why)."""
+    """The NumPy side's checkpoint after the last record it sent; None when its trainer could
+    not make one (``error`` says why)."""
 
     state: TrainerState | None
     error: str = ""
@@ -180,36 +182,14 @@ class ErrorRecord:
 Record = InitRecord | StepRecord | ValidationRecord | EndRecord | StateRecord
 
 
-class PausePoint:
-    """The step at which the NumPy side keeps its checkpoint, agreed in memory both processes
-    share (the child is forked after it is made): the child notes every update it has sent and
-    learns whether it is the one; the parent names the first step the child has not passed."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("fork")
-        self._lock = context.Lock()
-        self._passed = context.Value("q", -1, lock=False)  # the child's last update sent
-        self._target = context.Value("q", -1, lock=False)  # -1: no pause asked for
-
-    def passes(self, step: int) -> bool:
-        """In the child, once update ``step`` is sent: whether to keep its checkpoint."""
-        with self._lock:
-            self._passed.value = step
-            return self._target.value == step
-
-    def choose(self, earliest: int, allowed: Callable[[int], bool]) -> int:
-        """In the parent: the first step from ``earliest`` on that ``allowed`` accepts and the
-        child has not passed; the child will keep its checkpoint there."""
-        if not self._lock.acquire(timeout=DEFAULT_TIMEOUT):  # the child died holding it
-            raise NumpySideError("timeout", "the NumPy side did not answer the pause")
-        try:
-            step = max(earliest, self._passed.value + 1)
-            while not allowed(step):
-                step += 1
-            self._target.value = step
-            return step
-        finally:
-            self._lock.release()
+def batch_digest(X: np.ndarray, Y: np.ndarray) -> tuple[Any, ...]:
+    """What identifies a batch bit for bit, in a few bytes: each array's dtype, shape and CRC-32
+    of its bytes in C order. The two sides' batches come from the same split by the same
+    plan, and the step's loss, gradients and parameters are compared too, so a digest that
+    differs names a difference that would show there anyway; it spares the pipe the batch
+    (2.4 MB a step on DD2424)."""
+    return tuple((a.dtype.str, a.shape, zlib.crc32(np.ascontiguousarray(a).data))
+                 for a in (X, Y))
 
 
 class NumpySideError(RuntimeError):
@@ -300,8 +280,8 @@ def check_module(spec: str) -> None:
 
 
 class NumpyProcess:
-    """One experiment trained by the NumPy side in a child process; :meth:`next` returns its
-    records in order: an InitRecord, then Step- and ValidationRecords, then an EndRecord.
+    """One experiment trained by the NumPy side in a child process, one record per request (see
+    the module): an InitRecord first, then Step- and ValidationRecords, then an EndRecord.
 
     Args:
         side: the pieces to replace, or ``"module:NAME"`` (a project module imported in the
@@ -312,14 +292,9 @@ class NumpyProcess:
         timeout: seconds to wait for each record (and for each call into the sandbox).
         memory: bytes the child may allocate beyond the address space it inherits (and the
             sandbox's worker beyond :data:`WORKER_BASE`).
-        state: a checkpoint of the NumPy side to resume from (see the module).
+        state: a checkpoint of the NumPy side to resume from.
         split: the experiment's split, already loaded by the parent (``experiment_split``: the
             child inherits it at the fork instead of loading it again); None: the child loads it.
-
-    ``pause``: where the child keeps a checkpoint; ``signum``: a signal asked the parent to
-    stop (set by :class:`compare.parity.pause.ParityPause`), so a record is awaited at most
-    :data:`SIGNAL_GRACE` seconds (or twice the longest wait so far) more before
-    :class:`Interrupted` is raised.
     """
 
     def __init__(self, exp: Experiment, side: NumpySide | str | None = None,
@@ -332,34 +307,58 @@ class NumpyProcess:
         self.sandboxed = isinstance(side, str) and not trusted(side)
         self.timeout, self.memory, self.state = timeout, memory, state
         self.split = split
-        self.pause = PausePoint()
-        self.signum: int | None = None
         self.last_step: int | None = None  # the last update received, for the messages
-        self.slowest = 0.0  # the longest wait for a record so far, in seconds
         self._process: multiprocessing.Process | None = None
         self._conn: Connection | None = None
+        self._asked = False  # a NEXT is on its way: its answer not yet received
         self._peeked: Record | None = None
 
     def start(self) -> None:
-        """Fork the child; it starts training at once."""
+        """Fork the child; it loads the side, sends the InitRecord and waits for requests."""
         context = multiprocessing.get_context("fork")
-        self._conn, sender = context.Pipe(duplex=False)
+        self._conn, child_end = context.Pipe(duplex=True)
         self._process = context.Process(
-            target=_Child(sender, self.exp, self.side, self.max_steps, self.memory,
-                          self.state, self.pause, self.timeout, self.split).run,
+            target=_Child(child_end, self.exp, self.side, self.max_steps, self.memory,
+                          self.state, self.timeout, self.split).run,
             name="numpy-side", daemon=True)
         self._process.start()
-        sender.close()  # the child holds the only sending end: its exit reads as EOF here
+        child_end.close()  # the child holds the only other end: its exit reads as EOF here
+        self._asked = True  # the InitRecord comes unasked
+
+    def ask(self) -> None:
+        """Ask for the next record without waiting for it (the child computes it meanwhile);
+        nothing when it is already asked for or received."""
+        if not self._asked and self._peeked is None:
+            self._send(NEXT)
+            self._asked = True
 
     def peek(self) -> Record:
         """The next record, left in place for :meth:`next`."""
         if self._peeked is None:
+            self.ask()
             self._peeked = self._receive()
+            self._asked = False
         return self._peeked
 
     def next(self) -> Record:
         """The next record; waits for it at most ``timeout`` seconds."""
         record, self._peeked = self.peek(), None
+        return record
+
+    def batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The batch X, Y of the last step record received (sent only when asked for)."""
+        assert not self._asked and self._peeked is None, "the batch of the record just taken"
+        self._send(BATCH)
+        X, Y = self._receive()
+        return X, Y
+
+    def checkpoint(self) -> StateRecord:
+        """The child's checkpoint after the last record taken; the child then exits."""
+        if self._asked or self._peeked is not None:  # it has gone past the records taken
+            return StateRecord(None, "the NumPy side had gone past the step (a mismatch)")
+        self._send(CHECKPOINT)
+        record = self._receive()
+        assert isinstance(record, StateRecord), f"expected the checkpoint, got {record}"
         return record
 
     def stop(self) -> None:
@@ -374,21 +373,20 @@ class NumpyProcess:
         if self._conn is not None:
             self._conn.close()
 
-    def _receive(self) -> Record:
+    def _send(self, request: str) -> None:
         assert self._conn is not None, "NumpyProcess.start() first"
-        start = time.monotonic()
-        while not self._conn.poll(_POLL):
-            waited = time.monotonic() - start
-            grace = max(SIGNAL_GRACE, 2 * self.slowest)
-            if self.signum is not None and waited >= grace:
-                self.stop()
-                raise Interrupted(self.signum, note=f"the NumPy side sent nothing for "
-                                  f"{grace:.3g} s after it")
-            if waited >= self.timeout:
-                self.stop()
-                raise NumpySideError("timeout", f"the NumPy side produced no record for "
-                                     f"{self.timeout:g} s {self._where()}; stopped it")
-        self.slowest = max(self.slowest, time.monotonic() - start)
+        try:
+            self._conn.send(request)
+        except (BrokenPipeError, ConnectionResetError):
+            raise self._exited() from None
+
+    def _receive(self) -> Any:
+        assert self._conn is not None, "NumpyProcess.start() first"
+        # a signal's handler runs during the wait (and may raise: a second Ctrl-C)
+        if not self._conn.poll(self.timeout):
+            self.stop()
+            raise NumpySideError("timeout", f"the NumPy side produced no record for "
+                                 f"{self.timeout:g} s {self._where()}; stopped it")
         try:
             record = self._conn.recv()
         except EOFError:
@@ -423,17 +421,16 @@ class NumpyProcess:
 
 
 class _Child:
-    """What runs in the child process: the trainer, its records sent through ``conn``."""
+    """What runs in the child process: the trainer's generator, one record per request."""
 
     def __init__(self, conn: Connection, exp: Experiment, side: NumpySide | str,
                  max_steps: int | None, memory: int, state: TrainerState | None,
-                 pause: PausePoint, timeout: float = DEFAULT_TIMEOUT,
-                 split: Split | None = None) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, split: Split | None = None) -> None:
         self.conn, self.exp, self.side, self.max_steps = conn, exp, side, max_steps
-        self.memory, self.state, self.pause, self.timeout = memory, state, pause, timeout
+        self.memory, self.state, self.timeout = memory, state, timeout
         self.split: Split | None = split  # the parent's, inherited at the fork, or loaded here
-        self.last: StepRecord | None = None
-        self.kept: StateRecord | None = None  # the checkpoint of the pause step, once passed
+        self.last: StepRecord | None = None  # the last step record sent
+        self.last_params: dict[str, np.ndarray] | None = None  # its parameters (max_steps)
         self.sandboxed: SandboxedSide | None = None  # a student's module, once loaded
 
     def run(self) -> None:
@@ -441,17 +438,23 @@ class _Child:
         # limit counts from the address space inherited at the fork (compare.isolation).
         child_setup(self.memory)
         try:
-            record = self.load_and_train()
+            record = self.serve()
         except SandboxFailure as failure:  # the student's model, in the sandbox
             record = failure.record
+        except EOFError:  # the parent closed the pipe: nothing more to answer
+            record = None
         except Exception as error:  # noqa: BLE001 (the parent reports it)
             record = _error_record("memory" if isinstance(error, MemoryError) else "crash",
                                    error)
         self.close()
-        self.conn.send(record)
+        if record is not None:
+            with contextlib.suppress(OSError):  # the parent may have gone
+                self.conn.send(record)
 
-    def load_and_train(self) -> EndRecord | ErrorRecord:
-        """Load the side (an ErrorRecord "import" if it cannot be), train, the last record."""
+    def serve(self) -> EndRecord | StateRecord | ErrorRecord:
+        """Load the side (an ErrorRecord "import" if it cannot be), send the InitRecord, then
+        answer every request until the run ends or a checkpoint is asked for; the last
+        record."""
         try:
             side = self.load()
         except SandboxFailure:
@@ -460,9 +463,33 @@ class _Child:
             return _error_record("import", error)
         if self.split is None:
             self.split = experiment_split(self.exp)
-        rng = make_rng(self.exp.seed)
-        train = {"tdt4265": self.train_tdt4265, "dd2424": self.train_dd2424}[self.exp.text]
-        return train(side, rng)
+        run = train.training(self.exp, self.split, make_rng(self.exp.seed), self.state,
+                             model_class=side.model_class, trainer_class=side.trainer_class,
+                             objective=side.objective)
+        self.conn.send(self.initial(run))
+        while True:
+            request = self.conn.recv()
+            if request == CHECKPOINT:
+                return self.checkpoint()
+            if request == BATCH:
+                assert self.last is not None
+                self.conn.send((self.last.X, self.last.Y))
+                continue
+            record = next(run.records, None)
+            if record is None:
+                return self.end(run.outcome())
+            if isinstance(record, StepRecord):
+                if self.max_steps is not None and record.step >= self.max_steps:
+                    # one update too many: the run ends with the parameters of the last one
+                    assert self.last_params is not None
+                    return self.end((self.last_params, {}, {}))
+                self.last = record
+                if self.max_steps is not None:
+                    self.last_params = copies(record.params)
+                # without its batch (a digest instead) and the trainer's checkpoint method
+                record = dataclasses.replace(record, X=batch_digest(record.X, record.Y),
+                                             Y=None, state=None)
+            self.conn.send(record)
 
     def load(self) -> NumpySide:
         """The side: as given; a project module's, imported here; a student's module's, in the
@@ -481,71 +508,30 @@ class _Child:
             self.sandboxed.close()
             self.sandboxed = None
 
-    def train_tdt4265(self, side: NumpySide, rng: np.random.Generator) -> EndRecord:
-        trainer = train.tdt4265_trainer(self.exp, self.split, rng, model_class=side.model_class,
-                                        trainer_class=side.trainer_class)
-        self.conn.send(self.initial({"w": trainer.model.w}))
-        # only when resuming: a replaced trainer's train() may not take a state
-        resume = {} if self.state is None else {"state": self.state}
-        trainer.train(self.exp.max_epochs, on_step=self.on_step, **resume)
-        return self.end({"w": trainer.model.w}, trainer.stopped_step, trainer.stopped_epoch,
-                        trainer.best_step)
-
-    def train_dd2424(self, side: NumpySide, rng: np.random.Generator) -> EndRecord:
-        arguments = train.dd2424_arguments(self.exp, self.split, rng)
-        if side.objective is not None:
-            arguments["loss"] = side.objective
-        self.conn.send(self.initial(arguments["init_network"]))
-        params, _ = dd2424.mini_batch_gd(**arguments, on_step=self.on_step, state=self.state)
-        return self.end(params, None, None, None)
-
-    def initial(self, params: dict[str, np.ndarray]) -> InitRecord:
-        """The parameters training starts from: ``params``, or the resumed checkpoint's."""
+    def initial(self, run: train.Training) -> InitRecord:
+        """The parameters training starts from: the trainer's, or the resumed checkpoint's."""
         if self.state is None:
-            return InitRecord(copies(params))
+            return InitRecord(copies(run.params()))
         return InitRecord(copies(self.state.params), self.state.step)
 
-    def on_step(self, record: StepRecord | ValidationRecord) -> None:
-        """The trainer's hook: send the record. The update after ``max_steps`` is one too many:
-        the run ends before it, with the parameters of the last step sent; so is the update
-        after the pause step: the run ends with that step's checkpoint (see the module)."""
-        if isinstance(record, ValidationRecord):
-            if self.state is None or record.step != self.state.step:
-                self.conn.send(record)
-            return
-        if self.max_steps is not None and record.step >= self.max_steps:
-            self.exit_with(self.end(self.last.params, None, None, None))
-        if self.kept is not None:
-            self.exit_with(self.kept)
-        self.last = record
-        # without the trainer's checkpoint builder (a closure over its loop: not picklable)
-        self.conn.send(dataclasses.replace(record, state=None))
-        if self.pause.passes(record.step):
-            self.kept = self.checkpoint(record)
-
-    def checkpoint(self, record: StepRecord) -> StateRecord:
-        """The trainer's checkpoint after ``record``'s update, noting the experiment."""
-        if record.state is None:
-            return StateRecord(None, "its trainer makes no checkpoints")
+    def checkpoint(self) -> StateRecord:
+        """The trainer's checkpoint after the last record sent, noting the experiment."""
+        if self.last is None or self.last.state is None:
+            return StateRecord(None, "its trainer makes no checkpoints" if self.last else
+                               "no update yet")
         try:
-            state = record.state()
+            state = self.last.state()
         except Exception as error:  # noqa: BLE001 (a replaced trainer may not support it)
             return StateRecord(None, f"its trainer's checkpoint raised {describe(error)}")
         state.config = self.exp.config
         return StateRecord(state)
 
-    def exit_with(self, record: EndRecord | StateRecord) -> None:
-        """Send the last record and end this process (the parent has all it needs)."""
-        self.close()
-        self.conn.send(record)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
-
-    def end(self, params: dict[str, np.ndarray], stopped_step: int | None,
-            stopped_epoch: int | None, best_step: int | None) -> EndRecord:
+    def end(self, outcome: tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]
+            ) -> EndRecord:
+        params, _, stopping = outcome
         last = self.last.step if self.last else None
-        return EndRecord(last, stopped_step, stopped_epoch, best_step, copies(params),
+        return EndRecord(last, stopping.get("stopped_step"), stopping.get("stopped_epoch"),
+                         stopping.get("best_step"), copies(params),
                          final_metrics(self.exp.model, params, self.exp.lam, self.split))
 
 

@@ -10,24 +10,21 @@ The checkpoint of a parity run is a folder, ``<run>/checkpoint/`` (``<run>``: th
 * ``parity.json``: the report so far (:meth:`compare.parity.findings.ParityReport.to_json`), so
   that the resumed run's verdict covers the whole run.
 
-The signal only raises a flag. The NumPy side runs ahead of the Lightning run (a record or two),
-so both stop at the first step that the NumPy side has not passed yet and that does not end an
-epoch (a Lightning checkpoint there resumes as a finished epoch, see
-:mod:`lightning_ref.resume`): :class:`compare.parity.numpy_side.PausePoint`. Lightning saves
-``last.ckpt`` after that step; at the next batch's start the lockstep has received the NumPy
-side's checkpoint instead of its next update (:mod:`compare.parity.lockstep`), and the pause writes
-the other two files and raises :class:`Interrupted`. A run resumed to its verdict is not resumed
-again (its curves would be written twice). A run that ends before that step (early
-stopping, ``--steps``) ends as usual, with its verdict. A second signal stops at once, without
-a checkpoint; so does a NumPy side that sends nothing for
-:data:`compare.parity.numpy_side.SIGNAL_GRACE` seconds (or twice its slowest record so far).
+The signal only raises a flag. Both sides stop after the first step that does not end an
+epoch (a Lightning checkpoint there resumes as a finished epoch, see :mod:`lightning_ref.resume`):
+Lightning saves ``last.ckpt`` after that step; at the next batch's start the lockstep asks the
+NumPy side for its checkpoint of the same step instead of its next update
+(:mod:`compare.parity.lockstep`; the NumPy side computes nothing it was not asked for, so it is
+at that step too), and the pause writes the other two files and raises :class:`Interrupted`. A
+run resumed to its verdict is not resumed again (its curves would be written twice). A run that
+ends before that step (early stopping, ``--steps``) ends as usual, with its verdict. A second
+signal stops at once, without a checkpoint, even while the NumPy side is computing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytorch_lightning as pl
@@ -54,35 +51,35 @@ class ParityPause(LastCheckpoint):
     def __init__(self, lockstep: Lockstep, folder: Path) -> None:
         super().__init__(folder)
         self.lockstep = lockstep
-        self.pause_step: int | None = None
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if not self.training or self.signum is not None:  # a second signal: stop now
-            raise Interrupted(signum, note="stopped at once, without a checkpoint")
-        self.signum = self.lockstep.numpy.signum = signum
+    def stopped_at_once(self, signum: int) -> Interrupted:
+        return Interrupted(signum, note="stopped at once, without a checkpoint")
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        self.lockstep.pausing = self.stop_at_next_batch
 
     def ready(self, trainer: pl.Trainer) -> bool:
-        step, per_epoch = last_step(trainer), trainer.num_training_batches
-        if self.pause_step is None:
-            self.pause_step = self.lockstep.numpy.pause.choose(
-                step + 1, lambda s: (s + 1) % per_epoch != 0)
-        return step == self.pause_step
+        """Not after the last of ``max_steps`` (``--steps``): the run ends there with its
+        verdict."""
+        return trainer.max_steps < 0 or trainer.global_step < trainer.max_steps
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:
         if not self.stop_at_next_batch:
             return
         assert self.signum is not None and self.folder is not None
-        kept = self.lockstep.kept
+        kept, step = self.lockstep.kept, last_step(trainer)
         if kept is None or kept.state is None:
             why = "the NumPy side ended first" if kept is None else kept.error
-            raise Interrupted(self.signum, self.pause_step, note=f"no checkpoint: {why}")
+            raise Interrupted(self.signum, step, note=f"no checkpoint: {why}")
         runfiles.write_bytes(self.folder / NUMPY_STATE, kept.state.to_npz())
         runfiles.write_text(self.folder / REPORT, self.lockstep.report.to_json())
-        raise Interrupted(self.signum, self.pause_step, self.folder)
+        raise Interrupted(self.signum, step, self.folder)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.training = False  # the run ended before the pause: it ends with its verdict
+        self.signals.graceful = False  # the run ended before the pause: it ends with its verdict
 
 
 @dataclass(frozen=True)

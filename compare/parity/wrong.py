@@ -98,11 +98,10 @@ class ValidatesOneStepLate(tdt4265.SoftmaxTrainer):
     """Lightning's ``val_check_interval`` rule, after steps k-1, 2k-1, ... instead of the
     starter's 0, k, 2k, ... (its train loop tests ``step % validation_interval == 0``)."""
 
-    def train(self, num_epochs: int, on_step: Any = None) -> tuple[dict, dict]:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # shifting the step count by one in the test moves every validation one step later
-        interval = self.validation_interval
-        self.validation_interval = _ShiftedInterval(interval)
-        return super().train(num_epochs, on_step)
+        self.validation_interval = _ShiftedInterval(self.validation_interval)
 
 
 class _ShiftedInterval(int):

@@ -122,8 +122,9 @@ def children(pid: int) -> list[int]:
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_the_run_while_the_numpy_side_hangs(signum: int, status: int,
                                                           tmp_path: Path) -> None:
-    """The NumPy side hangs (no time limit in sight); the signal still ends compare at once,
-    without a verdict, and takes the NumPy side's process with it."""
+    """The NumPy side hangs (no time limit in sight): the first signal asks for a pause, which
+    waits for the NumPy side's step and says so; the second ends compare at once, without a
+    verdict, and takes the NumPy side's process with it."""
     out = start_cli("tdt4265/task3b", "--numpy-side", "compare.parity.wrong:HANGS", "--timeout",
                     "600", cwd=tmp_path)
     deadline = time.monotonic() + 60
@@ -132,8 +133,12 @@ def test_a_signal_ends_the_run_while_the_numpy_side_hangs(signum: int, status: i
     (numpy_pid,) = children(out.pid)
     time.sleep(1.0)  # it hangs in its second backward
     out.send_signal(signum)
+    time.sleep(1.0)
+    assert out.poll() is None  # pausing: waiting for the NumPy side's step
+    out.send_signal(signum)
     sent = time.monotonic()
     stdout, stderr = out.communicate(timeout=30)
+    assert "a second signal stops at once" in stderr
     assert time.monotonic() - sent < 10
     assert out.returncode == status, stdout + stderr
     name = signal.Signals(signum).name

@@ -105,18 +105,19 @@ class SignalAfter(Callback):
 @pytest.mark.slow
 def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
                                                       whole: dict[str, ParityReport]) -> None:
-    """SIGTERM after step 11: both sides stop after step 12, which the starter's cadence
-    validates (the NumPy side's checkpoint holds that validation still to do); the resumed run
-    does not compare it twice, ends with the uninterrupted run's weights and judges all steps."""
+    """SIGTERM after step 12, which the starter's cadence validates: both sides stop after it
+    (the NumPy side's checkpoint holds that validation done); the resumed run does not compare
+    it twice, ends with the uninterrupted run's weights and judges all steps."""
     whole = whole["tdt4265/task3b"]
     with pytest.raises(Interrupted) as info:
         run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
-                   callbacks=[SignalAfter(11)])
+                   callbacks=[SignalAfter(12)])
     folder = tmp_path / "paused" / "tdt4265" / "task3b" / "version_0" / CHECKPOINT_DIR
     assert (info.value.signum, info.value.step, info.value.checkpoint) == (
         signal.SIGTERM, 12, folder)
     state = TrainerState.load(folder / NUMPY_STATE)
-    assert (state.step, state.batch, state.pending) == (12, 13, True)
+    assert (state.step, state.batch, state.pending) == (12, 13, False)
+    assert sorted(state.history["val"]["loss"]) == ["0", "12", "6"]
     assert (folder / LAST).is_file() and not (folder.parent / REPORT).exists()
     paused = ParityReport.from_json((folder / REPORT).read_text())
     assert (paused.steps, paused.validations) == (13, 3)  # steps 0-12; validations 0, 6, 12
@@ -137,13 +138,13 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
 
 @pytest.mark.slow
 def test_a_pause_never_ends_an_epoch(tmp_path: Path, whole: dict[str, ParityReport]) -> None:
-    """SIGTERM after step 29: step 30 ends epoch 0 (31 steps an epoch), where a Lightning
+    """SIGTERM after step 30, which ends epoch 0 (31 steps an epoch), where a Lightning
     checkpoint would resume as a finished epoch; both sides pause after step 31 instead, and
     the resumed run still ends exactly."""
     whole = whole["tdt4265/task3b"]
     with pytest.raises(Interrupted) as info:
         run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
-                   callbacks=[SignalAfter(29)])
+                   callbacks=[SignalAfter(30)])
     assert info.value.step == 31
     assert TrainerState.load(info.value.checkpoint / NUMPY_STATE).batch == 1  # of epoch 1
     resumed = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2},

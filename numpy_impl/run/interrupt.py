@@ -1,27 +1,22 @@
 """Stopping a run cleanly on SIGINT or SIGTERM.
 
-The handlers of :func:`catch_signals` only note the signal; ``python -m numpy_impl``'s trainer
-hook looks at the note after every completed step, saves the checkpoint and the logs, and
-raises :class:`Interrupted`, which the CLI turns into 128 + the signal's number (130, 143).
-Nothing is interrupted halfway, so the checkpoint is always the state after a whole step.
+One handler for every CLI (:class:`Signals`). While a run trains, the first signal is only
+noted: the run looks at the note after every completed step, saves its checkpoint and logs and
+raises :class:`Interrupted`, which the CLI turns into 128 + the signal's number (130, 143), so
+a checkpoint is always the state after a whole step. Elsewhere, or on a second signal, it
+raises :class:`Interrupted` at once, without a checkpoint.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-
-@dataclass
-class SignalFlag:
-    """The signal that asked the run to stop, None until one does."""
-
-    signum: int | None = None
+from types import FrameType
 
 
 class Interrupted(BaseException):
@@ -43,21 +38,50 @@ class Interrupted(BaseException):
         return 128 + self.signum
 
 
-@contextmanager
-def catch_signals() -> Iterator[SignalFlag]:
-    """Within the block SIGINT and SIGTERM set the flag instead of stopping the process; the
-    previous handlers come back afterwards."""
-    flag = SignalFlag()
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def note(signum: int, frame: object) -> None:
-        flag.signum = signum
 
-    previous = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield flag
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+class Signals:
+    """SIGINT and SIGTERM: the one handler of every CLI of the project.
+
+    While :meth:`installed`, a signal raises :class:`Interrupted` at once (``at_once`` builds
+    it from the signal's number; by default without a step or checkpoint), unless ``graceful``
+    is set (a run that stops at its next step boundary, with a checkpoint): then the first
+    signal is only noted in ``signum`` and one line on stderr says so; the run looks at
+    ``signum`` after each step. A second signal stops at once, graceful or not, so that a run
+    stuck inside a step can always be stopped.
+    """
+
+    def __init__(self, graceful: bool = False,
+                 at_once: Callable[[int], Interrupted] | None = None) -> None:
+        self.graceful = graceful
+        self.at_once = at_once or (lambda signum: Interrupted(
+            signum, note="stopped at once, without a checkpoint"))
+        self.signum: int | None = None  # the first signal, while graceful
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.graceful or self.signum is not None:
+            raise self.at_once(signum)
+        self.signum = signum
+        # os.write, not print: a handler may run in the middle of another write to stderr
+        os.write(2, f"{signal.Signals(signum).name}: stopping after the current step, with a "
+                    "checkpoint (a second signal stops at once, without one)\n".encode())
+
+    def reinstall(self, signum: int = signal.SIGTERM) -> None:
+        """Take ``signum`` back from a handler installed since (Lightning's SignalConnector
+        installs its own SIGTERM handler when fit starts)."""
+        signal.signal(signum, self.handle)
+
+    @contextmanager
+    def installed(self) -> Iterator[Signals]:
+        """SIGINT and SIGTERM go to :meth:`handle` within the block; the previous handlers come
+        back afterwards."""
+        previous = {signum: signal.signal(signum, self.handle) for signum in SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def resume_command(module: str, argv: Sequence[str], checkpoint: Path) -> str:

@@ -19,6 +19,7 @@ are saved first.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,13 @@ from numpy_impl.draws import make_rng
 from numpy_impl.models import MODELS, final_metrics
 from numpy_impl.run import runfiles
 from numpy_impl.run.experiments import Experiment, experiment_split
-from numpy_impl.run.interrupt import Interrupted, SignalFlag
+from numpy_impl.run.interrupt import Interrupted, Signals
 from numpy_impl.run.schema import ExperimentError
 from numpy_impl.run.tensorboard import EventWriter
 from numpy_impl.run.terminal import draws_bars
 from numpy_impl.splits import Split
 from numpy_impl.steps import (
     Diverged,
-    OnStep,
     StepRecord,
     TrainerState,
     ValidationRecord,
@@ -100,22 +100,44 @@ def dd2424_arguments(exp: Experiment, split: Split, rng: np.random.Generator
             "Y_val": split.Y_val, "loss": MODELS[exp.model].numpy_class.objective}
 
 
-def _train_tdt4265(exp: Experiment, split: Split, rng: np.random.Generator,
-                   on_step: OnStep | None = None, state: TrainerState | None = None
-                   ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
-    trainer = tdt4265_trainer(exp, split, rng)
-    train_history, val_history = trainer.train(exp.max_epochs, on_step=on_step, state=state)
-    stopping = {"stopped_epoch": trainer.stopped_epoch, "stopped_step": trainer.stopped_step,
-                "best_step": trainer.best_step}
-    return {"w": trainer.model.w}, {"train": train_history, "val": val_history}, stopping
+@dataclass
+class Training:
+    """A run being trained: its ``records`` (the trainer's generator, see
+    :mod:`numpy_impl.steps`) and, once they are exhausted, its ``outcome()``: the parameters,
+    the text's history and the early-stopping facts (TDT4265's ``stopped_epoch``,
+    ``stopped_step``, ``best_step``; none for DD2424)."""
+
+    records: Iterator[StepRecord | ValidationRecord]
+    outcome: Callable[[], tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]]
+    params: Callable[[], dict[str, np.ndarray]]  # the parameters now (before training: the
+    # initial ones)
 
 
-def _train_dd2424(exp: Experiment, split: Split, rng: np.random.Generator,
-                  on_step: OnStep | None = None, state: TrainerState | None = None
-                  ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
-    network, history = dd2424.mini_batch_gd(**dd2424_arguments(exp, split, rng),
-                                            on_step=on_step, state=state)
-    return network, history, {}
+def training(exp: Experiment, split: Split, rng: np.random.Generator,
+             state: TrainerState | None = None, *, model_class: type | None = None,
+             trainer_class: type[tdt4265.BaseTrainer] | None = None,
+             objective: dd2424.Objective | None = None) -> Training:
+    """The text's own trainer for ``exp`` on ``split`` (TDT4265's ``BaseTrainer``, DD2424's
+    :class:`numpy_impl.dd2424.MiniBatchGD`), from the checkpoint ``state`` if given; the
+    TDT4265 model and trainer classes or the DD2424 objective replaced where given (compare/
+    does)."""
+    if exp.text == "tdt4265":
+        trainer = tdt4265_trainer(exp, split, rng, model_class=model_class,
+                                  trainer_class=trainer_class)
+
+        def tdt4265_outcome() -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
+            return ({"w": trainer.model.w},
+                    {"train": trainer.train_history, "val": trainer.val_history},
+                    {"stopped_epoch": trainer.stopped_epoch,
+                     "stopped_step": trainer.stopped_step, "best_step": trainer.best_step})
+
+        return Training(trainer.steps(exp.max_epochs, state), tdt4265_outcome,
+                        lambda: {"w": trainer.model.w})
+    arguments = dd2424_arguments(exp, split, rng)
+    if objective is not None:
+        arguments["loss"] = objective
+    run = dd2424.MiniBatchGD(**arguments, state=state)
+    return Training(iter(run), lambda: (run.network, run.history, {}), lambda: run.network)
 
 
 def load_checkpoint(path: str | Path, exp: Experiment) -> TrainerState:
@@ -146,7 +168,7 @@ def latest_checkpoint(runs_dir: str | Path, exp: Experiment) -> Path:
 
 
 def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: bool = True,
-                   *, ckpt_path: str | Path | None = None, signals: SignalFlag | None = None,
+                   *, ckpt_path: str | Path | None = None, signals: Signals | None = None,
                    progress: bool | None = None) -> RunResult:
     """Train ``exp`` with the NumPy implementation; save it in a new
     ``runs_dir/<name>/version_N/`` (nothing is saved when ``runs_dir`` is None).
@@ -168,49 +190,50 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
             print(f"[numpy] resuming after step {state.step} from {ckpt_path}")
     run_dir = None if runs_dir is None else runfiles.new_version_dir(Path(runs_dir) / exp.name)
     writer = None if run_dir is None else EventWriter(run_dir)
-    last = _LastStep()
-    hooks = [] if writer is None else [_log_to(writer, MODELS[exp.model].regularised)]
-    hooks += [_check_finite(exp.lr), last]
-    stop_hooks = [] if signals is None else [_stop_on(signals)]
-    rng = make_rng(exp.seed)
-    train = {"tdt4265": _train_tdt4265, "dd2424": _train_dd2424}[exp.text]
+    steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
+    display = _Display(exp.name, steps, 0 if state is None else state.step + 1,
+                       None if not verbose else draws_bars(
+                           sys.stderr, no_progress=progress is False, force=progress is True))
+    regularised = MODELS[exp.model].regularised
+    run = training(exp, split, make_rng(exp.seed), state)
+    last: StepRecord | None = None  # the latest update's record: its weights, its checkpoint
     try:
-        if verbose:
-            steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
-            done = 0 if state is None else state.step + 1
-            if draws_bars(sys.stderr, no_progress=progress is False, force=progress is True):
-                with tqdm(total=steps, initial=done, desc=f"[numpy] {exp.name}",
-                          unit="step") as bar:
-                    params, history, stopping = train(
-                        exp, split, rng, _chain([*hooks, _progress(bar), *stop_hooks]), state)
-            else:
-                lines = _EpochLines(exp.name, steps, done)
-                try:
-                    params, history, stopping = train(
-                        exp, split, rng, _chain([*hooks, lines, *stop_hooks]), state)
-                finally:
-                    lines.flush()
-        else:
-            params, history, stopping = train(exp, split, rng, _chain([*hooks, *stop_hooks]),
-                                              state)
+        # The one loop: each record of the trainer checked, logged and shown; a signal stops
+        # the run after a whole step.
+        for record in run.records:
+            if isinstance(record, StepRecord):
+                values = {"train/loss": record.loss, "train/cost": record.cost, "lr": record.lr}
+            else:  # R(w) of the weights validated: those of the update just before
+                weights = (last or state).params[regularised]
+                values = {**record.metrics, "weights/squared_norm": F.l2_penalty(weights)}
+            if writer is not None:
+                writer.scalars(values, record.step)
+            check_finite(values, record.step, record.epoch, exp.lr)
+            display.show(record)
+            if isinstance(record, StepRecord):
+                last = record
+                if signals is not None and signals.signum is not None:
+                    raise Interrupted(signals.signum, record.step)
     except (Diverged, Interrupted) as stop:
         if run_dir is not None and writer is not None:
             writer.close()
             _save_stopped(run_dir, exp, last, stop)
         raise
+    finally:
+        display.close()
+    params, history, stopping = run.outcome()
     metrics: dict[str, Any] = {**final_metrics(exp.model, params, exp.lam, split), **stopping}
-    last_step = None if last.record is None else last.record.step
     restored = stopping.get("stopped_step") is not None
-    metrics["weights_step"] = metrics["best_step"] if restored else last_step
+    metrics["weights_step"] = metrics["best_step"] if restored else (
+        None if last is None else last.step)
     if run_dir is not None and writer is not None:
         if "test/acc" in metrics:  # DD2424's splits: after the last of its full-batch updates
-            steps = exp.max_epochs * (split.sizes()["train"] // exp.batch_size)
             writer.scalars({"test/acc": metrics["test/acc"]}, steps - 1)
         writer.hparams(hparams_of(exp), [m for m in HPARAM_METRICS if m in metrics])
         writer.close()
         runfiles.write_npz(run_dir / "weights.npz", params)
-        if restored and last.record is not None:
-            runfiles.write_npz(run_dir / "last_weights.npz", last.record.params)
+        if restored and last is not None:
+            runfiles.write_npz(run_dir / "last_weights.npz", last.params)
         _save_logs(run_dir, exp, history, metrics, last)
     if verbose:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k)
@@ -229,29 +252,30 @@ def run_experiment(exp: Experiment, runs_dir: Path | None = RUNS_DIR, verbose: b
 
 
 def _save_logs(run_dir: Path, exp: Experiment, history: dict[str, Any],
-               metrics: dict[str, Any] | None, last: _LastStep) -> None:
+               metrics: dict[str, Any] | None, last: StepRecord | None) -> None:
     """history.json, metrics.json (when given), experiment.yaml and checkpoint.npz (the state
     after the last step's record, when there was one), each atomically."""
     runfiles.write_json(run_dir / "history.json", history)
     if metrics is not None:
         runfiles.write_json(run_dir / "metrics.json", metrics)
     runfiles.write_text(run_dir / "experiment.yaml", yaml.safe_dump(exp.config, sort_keys=False))
-    if last.record is not None and last.record.state is not None:
-        state = last.record.state()
+    if last is not None and last.state is not None:
+        state = last.state()
         state.config = exp.config
         runfiles.write_bytes(run_dir / "checkpoint.npz", state.to_npz())
 
 
-def _save_stopped(run_dir: Path, exp: Experiment, last: _LastStep,
+def _save_stopped(run_dir: Path, exp: Experiment, last: StepRecord | None,
                   stop: Diverged | Interrupted) -> None:
     """The logs of a run stopped by ``stop``: the history so far (and the checkpoint of the
     last step) for an interruption; the history and a metrics.json naming the non-finite
     quantity for a divergence."""
-    history = {} if last.record is None or last.record.state is None else (
-        last.record.state().history)
+    if isinstance(stop, Interrupted) and stop.step is None:
+        return  # a second signal, in the middle of a step: nothing of it is a whole state
+    history = {} if last is None or last.state is None else last.state().history
     if isinstance(stop, Interrupted):
         _save_logs(run_dir, exp, history, None, last)
-        stop.checkpoint = run_dir / "checkpoint.npz" if last.record is not None else None
+        stop.checkpoint = run_dir / "checkpoint.npz" if last is not None else None
         return
     metrics = {"diverged": {"step": stop.step, "epoch": stop.epoch, "quantity": stop.quantity,
                             "value": stop.value}}
@@ -270,112 +294,41 @@ def hparams_of(exp: Experiment) -> dict[str, Any]:
 
 
 
-def _log_to(writer: EventWriter, regularised: str) -> OnStep:
-    """A trainer hook that writes the Lightning reference's tags: every step's ``train/loss``,
-    ``train/cost`` and ``lr``, and every validation's ``val/loss``, ``val/cost``, ``val/acc``,
-    ``train/acc``, ``train/full_loss``, ``train/full_cost`` (the validation record's metrics)
-    and ``weights/squared_norm`` (R(w) = ||w||^2 of the weights validated)."""
-    last: dict[str, np.ndarray] = {}  # the parameters after the latest update
+class _Display:
+    """What a run shows on stderr: a progress bar (``bar`` True: the epoch, the batch loss and
+    the last validation loss; early stopping may end the run before the bar is full), one line
+    per epoch (``bar`` False: the steps done, the last batch loss and validation loss), or
+    nothing (``bar`` None)."""
 
-    def on_step(record: StepRecord | ValidationRecord) -> None:
-        if isinstance(record, StepRecord):
-            last.update(record.params)
-            writer.scalars({"train/loss": record.loss, "train/cost": record.cost,
-                            "lr": record.lr}, record.step)
-        else:
-            writer.scalars({**record.metrics,
-                            "weights/squared_norm": F.l2_penalty(last[regularised])},
-                           record.step)
-
-    return on_step
-
-
-class _LastStep:
-    """A trainer hook that keeps the latest :class:`StepRecord` (its parameters are the last
-    step's weights; its ``state()`` the checkpoint, built only when asked for)."""
-
-    def __init__(self) -> None:
-        self.record: StepRecord | None = None
-
-    def __call__(self, record: StepRecord | ValidationRecord) -> None:
-        if isinstance(record, StepRecord):
-            self.record = record
-
-
-def _check_finite(lr: float) -> OnStep:
-    """A trainer hook that raises :class:`Diverged` on the first non-finite batch loss or cost
-    J (checked in that order) or validation loss or cost."""
-
-    def on_step(record: StepRecord | ValidationRecord) -> None:
-        values = ({"train/loss": record.loss, "train/cost": record.cost}
-                  if isinstance(record, StepRecord) else record.metrics)
-        check_finite(values, record.step, record.epoch, lr)
-
-    return on_step
-
-
-def _stop_on(signals: SignalFlag) -> OnStep:
-    """A trainer hook that raises :class:`Interrupted` after a step once a signal is noted."""
-
-    def on_step(record: StepRecord | ValidationRecord) -> None:
-        if signals.signum is not None and isinstance(record, StepRecord):
-            raise Interrupted(signals.signum, record.step)
-
-    return on_step
-
-
-def _chain(hooks: list[OnStep]) -> OnStep | None:
-    """One hook calling ``hooks`` in order (None for none: the trainers then do no extra work)."""
-    if not hooks:
-        return None
-
-    def on_step(record: StepRecord | ValidationRecord) -> None:
-        for hook in hooks:
-            hook(record)
-
-    return on_step
-
-
-class _EpochLines:
-    """A trainer hook that writes one line per epoch to stderr where there is no progress bar:
-    the steps done, the last batch loss and the last validation loss."""
-
-    def __init__(self, name: str, total: int, done: int) -> None:
-        self.name, self.total, self.done = name, total, done
+    def __init__(self, name: str, total: int, done: int, bar: bool | None) -> None:
+        self.name, self.total, self.done, self.lines = name, total, done, bar is False
+        self.bar = tqdm(total=total, initial=done, desc=f"[numpy] {name}", unit="step") \
+            if bar else None
         self.epoch: int | None = None
-        self.shown: dict[str, str] = {}
+        self.shown: dict[str, Any] = {}
 
-    def __call__(self, record: Any) -> None:
+    def show(self, record: StepRecord | ValidationRecord) -> None:
         if isinstance(record, StepRecord):
-            if self.epoch is not None and record.epoch != self.epoch:
+            if self.lines and self.epoch is not None and record.epoch != self.epoch:
                 self.flush()
-            self.epoch = record.epoch
-            self.done += 1
+            self.epoch, self.done = record.epoch, self.done + 1
             self.shown["loss"] = f"{record.loss:.4f}"
+            if self.bar is not None:
+                self.bar.update(1)
         else:
             self.shown["val_loss"] = f"{record.metrics['val/loss']:.4f}"
+        if self.bar is not None:
+            self.bar.set_postfix({"epoch": self.epoch, **self.shown}, refresh=False)
 
     def flush(self) -> None:
-        if self.epoch is None:
-            return
-        shown = "".join(f", {k} {v}" for k, v in self.shown.items())
-        print(f"[numpy] {self.name} epoch {self.epoch}: {self.done}/{self.total} steps{shown}",
-              file=sys.stderr, flush=True)
-        self.epoch = None
-        self.shown = {}
+        """The line of the epoch shown so far (one-line mode)."""
+        if self.lines and self.epoch is not None:
+            shown = "".join(f", {k} {v}" for k, v in self.shown.items())
+            print(f"[numpy] {self.name} epoch {self.epoch}: {self.done}/{self.total} steps"
+                  f"{shown}", file=sys.stderr, flush=True)
+            self.epoch, self.shown = None, {}
 
-
-def _progress(bar: tqdm) -> OnStep:
-    """A trainer hook that advances ``bar`` and shows the epoch, the batch loss and the last
-    validation loss (early stopping may end the run before the bar is full)."""
-    shown: dict[str, Any] = {}
-
-    def on_step(record: Any) -> None:
-        if isinstance(record, StepRecord):
-            shown.update(epoch=record.epoch, loss=f"{record.loss:.4f}")
-            bar.update(1)
-        else:
-            shown["val_loss"] = f"{record.metrics['val/loss']:.4f}"
-        bar.set_postfix(shown, refresh=False)
-
-    return on_step
+    def close(self) -> None:
+        self.flush()
+        if self.bar is not None:
+            self.bar.close()
