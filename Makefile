@@ -37,7 +37,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 # The optional torchvision backend, in its own environment: torchvision pins its own torch,
-# whose only CPU-usable build here is a 5.5 GB CUDA one (see README, The Lightning reference).
+# whose only CPU-usable build here is a 5.5 GB CUDA one (see docs/lightning.md).
 TV_VENV := .venv-torchvision
 $(TV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(TV_VENV)

@@ -212,7 +212,7 @@ def lightning_data(text: str, root: str) -> Any:
     from lightning_ref.data import ExperimentDataModule
 
     s = LIGHTNING_SETTINGS[text]
-    dm = ExperimentDataModule(s["dataset"], s["split"], root, batch_size=s["batch_size"],
+    dm = ExperimentDataModule(s["dataset"], s["split"], s["batch_size"], root,
                               shuffle=True, seed=0)
     dm.initial_parameters  # noqa: B018 (loads the split, draws the parameters)
     dm.setup("fit")

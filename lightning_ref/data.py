@@ -137,7 +137,9 @@ class WholeSet:
 
 
 class ExperimentDataModule(pl.LightningDataModule):
-    """An experiment's ``data`` section (configs/*.yaml) as a LightningDataModule.
+    """An experiment's ``data`` section (configs/*.yaml) as a LightningDataModule: its
+    arguments are :class:`numpy_impl.run.schema.DataSchema`'s fields, with the same defaults
+    (tests/test_schema.py holds the two equal), and the seed and precision the CLI links in.
 
     Args:
         dataset: ``"mnist"`` or ``"cifar10"``.
@@ -161,10 +163,10 @@ class ExperimentDataModule(pl.LightningDataModule):
     :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
     """
 
-    def __init__(self, dataset: DatasetName, split: SplitName,
-                 root: str | None = None, download: bool = False, batch_size: int = 100,
-                 shuffle: bool = False, flip: bool = False, val_size: int = 1000, seed: int = 0,
-                 backend: Backend = "numpy", precision: Precision = "64-true") -> None:
+    def __init__(self, dataset: DatasetName, split: SplitName, batch_size: int,
+                 root: str | None = None, download: bool = False, shuffle: bool = False,
+                 flip: bool = False, val_size: int = 1000, backend: Backend = "numpy",
+                 seed: int = 0, precision: Precision = "64-true") -> None:
         super().__init__()
         self.save_hyperparameters()
         self.dataset, self.split_name = dataset, split

@@ -19,6 +19,7 @@ from numpy_impl.run.experiments import DEFAULT_EXPERIMENT, experiment_names, loa
 from numpy_impl.run.interrupt import Interrupted, Signals, resume_command
 from numpy_impl.run.schema import (
     ExperimentError,
+    Resuming,
     experiment_parser,
     experiment_source,
     parse_command_line,
@@ -32,14 +33,12 @@ def build_parser() -> ArgumentParser:
     """The NumPy CLI's own options; the experiment's flags are the schema's (in the epilog)."""
     parser = experiment_parser(
         "python -m numpy_impl", "Train an experiment of configs/ with the NumPy implementation.",
-        f"a name such as {DEFAULT_EXPERIMENT} or grids/dd2424_bonus")
+        f"a name such as {DEFAULT_EXPERIMENT} or grids/dd2424_bonus", Resuming(
+            "CHECKPOINT", "resume from this checkpoint.npz of an earlier run of the same "
+            "experiment and flags (the run goes on in a new version folder)",
+            "resume from the newest checkpoint.npz of this experiment"))
     parser.add_argument("--runs-dir", default="runs/numpy", help="where runs are saved")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    parser.add_argument("--ckpt_path", default=None,
-                        help="resume from this checkpoint.npz of an earlier run of the same "
-                        "experiment and flags (the run goes on in a new version folder)")
-    parser.add_argument("--resume", action="store_true",
-                        help="resume from the newest checkpoint.npz of this experiment")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (off a terminal there is none: one line per "
                         "epoch instead)")

@@ -1,5 +1,5 @@
 """The floors of the house, read from the source (nothing imported): no import circle between
-the project's modules, and every dependency pointing one way (README, Layout):
+the project's modules, and every dependency pointing one way (docs/layout.md):
 numpy_impl.data <- numpy_impl (the maths and the texts' APIs) <- numpy_impl.run <- lightning_ref
 <- compare; numpy_impl never imports torch or Lightning."""
 

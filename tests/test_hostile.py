@@ -1,5 +1,5 @@
 """Hand-ins written to fool or break ``compare.check``, each against the protection that stops
-it (README, "Security model"; the project's issue 17).
+it (docs/security.md; the project's issue 17).
 
 Every hostile hand-in is tests/submissions/dd2424/handwritten.py with a real bug laid over it
 (broken/no_1_over_n.py: BackwardPass and BackwardPass_l2 fail) and an attack added. Its

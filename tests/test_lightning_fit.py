@@ -115,16 +115,13 @@ class LearningRates(Callback):
 def fit_like_numpy(exp: Experiment, tmp_path: Path, **trainer_kwargs):
     """The experiment through lightning_ref with a plain Trainer; returns the module, the data
     module, the trainer and the learning-rate recorder."""
-    precision = "64-true" if exp.dtype == "float64" else "32-true"
-    dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, exp.download, exp.batch_size,
-                              exp.shuffle, exp.flip, exp.val_size, exp.seed, precision=precision)
-    model = MODELS[exp.model](
-        lr=exp.lr, lam=exp.lam, validation=exp.validation,
-        early_stopping_patience=exp.early_stopping_patience, lr_step_epochs=exp.lr_step_epochs,
-        lr_plateau_patience=exp.lr_plateau_patience, initial_parameters=dm.initial_parameters)
+    dm = ExperimentDataModule(**dataclasses.asdict(exp.data), seed=exp.seed,
+                              precision=exp.trainer.precision)
+    model = MODELS[exp.model](**dataclasses.asdict(exp.model_args),
+                              initial_parameters=dm.initial_parameters)
     rates = LearningRates()
     trainer = pl.Trainer(
-        max_epochs=exp.max_epochs, precision=precision,
+        max_epochs=exp.max_epochs, precision=exp.trainer.precision,
         limit_val_batches=lightning_validation_batches(exp.validation),
         accelerator="cpu", default_root_dir=tmp_path, callbacks=[rates],
         enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
@@ -205,13 +202,13 @@ def test_multiple_bce_float32_matches_numpy(tmp_path: Path) -> None:
 def test_resumed_run_draws_what_an_uninterrupted_one_would(tmp_path: Path) -> None:
     """The checkpoint holds the generator's state: epoch 2 after resuming from epoch 1's
     checkpoint shuffles and flips as in an uninterrupted run, and ends with the same weights."""
-    exp = load_experiment("dd2424/bonus_flip", {
-        "data.dataset": "mnist", "data.root": None, "data.val_size": 500,
-        "trainer.max_epochs": 2})
+    overrides = {"data.dataset": "mnist", "data.root": None, "data.val_size": 500}
+    exp = load_experiment("dd2424/bonus_flip", {**overrides, "trainer.max_epochs": 2})
     whole, _, _, _ = fit_like_numpy(exp, tmp_path / "whole", logger=False)
-    fit_like_numpy(dataclasses.replace(exp, max_epochs=1), tmp_path / "first", logger=False)
+    fit_like_numpy(load_experiment("dd2424/bonus_flip", {**overrides, "trainer.max_epochs": 1}),
+                   tmp_path / "first", logger=False)
     (checkpoint,) = (tmp_path / "first" / "checkpoints").glob("*.ckpt")
-    dm = ExperimentDataModule(exp.dataset, exp.split, exp.root, batch_size=exp.batch_size,
+    dm = ExperimentDataModule(exp.dataset, exp.split, exp.batch_size, exp.root,
                               shuffle=exp.shuffle, flip=exp.flip, val_size=exp.val_size,
                               seed=exp.seed)
     model = MODELS[exp.model](lr=exp.lr, lam=exp.lam, initial_parameters=dm.initial_parameters)

@@ -9,13 +9,15 @@ import inspect
 import os
 import subprocess
 import sys
+import typing
+from dataclasses import MISSING
 from pathlib import Path
 
 import pytest
 
 from numpy_impl.run.exits import ExitCode
 from numpy_impl.run.experiments import CONFIG_DIR, experiment_name, load_experiment
-from numpy_impl.run.schema import TRAINER_ARGUMENTS, split_argv
+from numpy_impl.run.schema import TRAINER_ARGUMENTS, schema_fields, split_argv
 
 REPO = Path(__file__).resolve().parent.parent
 CLIS = ("numpy_impl", "lightning_ref.fit", "compare")
@@ -164,6 +166,24 @@ def test_the_trainer_arguments_are_lightnings() -> None:
     assert parameters == TRAINER_ARGUMENTS
 
 
+@pytest.mark.parametrize("section", ["model", "data"])
+def test_the_lightning_modules_take_the_schemas_fields(section: str) -> None:
+    """ParityModule's and ExperimentDataModule's arguments are the schema's fields, with the
+    same types and defaults (LightningCLI builds --model.X and --data.X from the signatures),
+    besides what the CLI links in (the initial parameters, the seed, the precision)."""
+    from lightning_ref import ExperimentDataModule, ParityModule
+
+    cls, linked = {"model": (ParityModule, {"initial_parameters"}),
+                   "data": (ExperimentDataModule, {"seed", "precision"})}[section]
+    hints = typing.get_type_hints(cls.__init__)
+    signature = {name: (hints[name], parameter.default)
+                 for name, parameter in inspect.signature(cls).parameters.items()
+                 if name not in linked}
+    fields = {name: (hint, inspect.Parameter.empty if default is MISSING else default)
+              for name, (hint, default, _) in schema_fields(section).items()}
+    assert signature == fields
+
+
 def test_one_experiment_name_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(REPO)
     assert experiment_name("configs/tdt4265/task2b.yaml") == "tdt4265/task2b"
@@ -181,3 +201,14 @@ def test_the_command_line_spellings() -> None:
     assert parts.configs == ["a.yaml"] and parts.rest == ["x", "--steps", "3"]
     with pytest.raises(ValueError, match="--model.lam: needs a value"):
         split_argv(["--model.lam"])
+
+
+@pytest.mark.parametrize("cli", ["numpy_impl", "compare", "lightning_ref.fit"])
+def test_ckpt_path_and_resume_together_are_refused(cli: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """Every CLI takes the same --ckpt_path and --resume and refuses the two together, before
+    it looks for any checkpoint."""
+    code, stderr = call_main(cli, ["tdt4265/task2b", "--resume", "--ckpt_path",
+                                   str(tmp_path / "x")], capsys)
+    assert (code, stderr) == (ExitCode.USAGE, "error: --resume: true is not allowed: "
+                              "--ckpt_path already names the checkpoint\n")

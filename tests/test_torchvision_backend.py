@@ -41,7 +41,8 @@ def assert_same_split(root: Path, dataset: str, split: str, **kwargs) -> None:
     """The data module's split through both backends: equal arrays, bit for bit."""
     parts = []
     for backend in ("numpy", "torchvision"):
-        dm = ExperimentDataModule(dataset, split, root=str(root), backend=backend, **kwargs)
+        dm = ExperimentDataModule(dataset, split, root=str(root), backend=backend,
+                                  **{"batch_size": 100, **kwargs})
         dm.setup("fit")
         parts.append(dm.split)
     for name in ("X_train", "Y_train", "X_val", "Y_val", "X_test", "Y_test"):
@@ -100,7 +101,7 @@ def test_real_cifar10_through_torchvision() -> None:
 @pytest.mark.skipif(HAS_TORCHVISION, reason="torchvision is installed")
 def test_backend_without_torchvision_says_how_to_install(tmp_path: Path) -> None:
     write_mnist_raw(tmp_path)
-    dm = ExperimentDataModule("mnist", "tdt4265", root=str(tmp_path), backend="torchvision")
+    dm = ExperimentDataModule("mnist", "tdt4265", 100, root=str(tmp_path), backend="torchvision")
     with pytest.raises(ImportError, match=r"torchvision\]"):
         dm.setup("fit")
 

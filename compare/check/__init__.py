@@ -12,7 +12,7 @@ Each submission runs in a worker process in an OS sandbox with hard limits (:mod
 (:mod:`.names`) and called from the grader, which sends inputs and gets plain values back
 (:mod:`.wire`), and checked here, out of the hand-in's reach, against numpy_impl and, for
 training, the Lightning reference (:mod:`.session`, :mod:`.tdt4265`, :mod:`.dd2424`,
-:mod:`.training`). The README's "Security model" says what a hand-in can and cannot do.
+:mod:`.training`). docs/security.md says what a hand-in can and cannot do.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``python -m compare.check {tdt4265,dd2424} PATH`` or ``... --batch DIR``; see README,
-"Check your own implementation". Exit status: 0 no check failed or errored, 1 a check failed,
+"""``python -m compare.check {tdt4265,dd2424} PATH`` or ``... --batch DIR``; see
+docs/checking.md. Exit status: 0 no check failed or errored, 1 a check failed,
 3 none failed but some errored or nothing of the assignment was found in a submission, 2 a
 usage error, 130/143 interrupted."""
 

@@ -30,6 +30,7 @@ from numpy_impl.run.experiments import DEFAULT_EXPERIMENT, Experiment, load_expe
 from numpy_impl.run.interrupt import Interrupted, resume_command
 from numpy_impl.run.runfiles import tensorboard_command
 from numpy_impl.run.schema import (
+    Resuming,
     experiment_parser,
     experiment_source,
     not_allowed,
@@ -46,7 +47,10 @@ def build_parser() -> ArgumentParser:
     parser = experiment_parser(
         "python -m compare", "Train an experiment with the NumPy implementation and the "
         "Lightning reference in lockstep and compare losses, gradients, weights and metrics at "
-        "every step.", "a name such as tdt4265/task3b")
+        "every step.", "a name such as tdt4265/task3b", Resuming(
+            "FOLDER", "resume the paused run whose checkpoint folder this is (the run's "
+            "checkpoint/), with the flags it was started with",
+            "resume the newest paused run of this experiment"))
     parser.add_argument("--steps", type=int | None, default=None,
                         help="stop both sides after N updates (default: the whole run)")
     parser.add_argument("--log-dir", default="runs/compare",
@@ -67,11 +71,6 @@ def build_parser() -> ArgumentParser:
                         help="no progress bar (off a terminal there is none)")
     parser.add_argument("--progress", action="store_true",
                         help="the progress bar on stdout even when it is not a terminal")
-    parser.add_argument("--ckpt_path", type=str | None, default=None, metavar="FOLDER",
-                        help="resume the paused run whose checkpoint folder this is (the run's "
-                        "checkpoint/), with the flags it was started with")
-    parser.add_argument("--resume", action="store_true",
-                        help="resume the newest paused run of this experiment")
     return parser
 
 
@@ -94,8 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         exp = load_experiment(source, parts.overrides, parts.flags)
         if args.numpy_side is not None:
             check_spec(args.numpy_side, exp)  # a student's module: TDT4265 only
-        if args.resume and args.ckpt_path is not None:
-            raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
         if args.resume:
             from compare.parity.pause import latest_resume
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,10 @@ from numpy_impl.run.schema import (
     PRECISIONS,
     SECTIONS,
     TRAINER_ARGUMENTS,
+    DataSchema,
     ExperimentError,
+    ModelSchema,
+    TrainerSchema,
     check_batch_size,
     check_field,
     not_allowed,
@@ -36,38 +39,45 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 @dataclass(frozen=True)
 class Experiment:
-    """Every hyperparameter of one run, as read from its YAML file (plus any overrides)."""
+    """Every hyperparameter of one run, as read from its YAML file (plus any overrides): the
+    three checked sections of the schema (:mod:`numpy_impl.run.schema`), where each field is
+    defined once. ``exp.lr``, ``exp.batch_size``, ``exp.max_epochs`` read the section that
+    holds the field."""
 
     name: str
     path: Path
     seed: int
-    model: str
-    lr: float
-    lam: float
-    validation: str
-    early_stopping_patience: int | None
-    lr_step_epochs: int | None
-    lr_plateau_patience: int | None
-    dataset: str
-    split: str
-    root: str | None
-    download: bool
-    batch_size: int
-    shuffle: bool
-    flip: bool
-    val_size: int
-    max_epochs: int
-    dtype: str
+    model: str  # the model's class name (the last part of model.class_path)
+    model_args: ModelSchema
+    data: DataSchema
+    trainer: TrainerSchema
     config: dict[str, Any] = field(repr=False, compare=False)
-    backend: str = "numpy"
     # "data.batch_size" -> "--data.batch_size" or "configs/x.yaml: data.batch_size": where each
     # field's value came from, for messages about it that come later (the batch size).
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a name that is not an attribute: a field of one of the sections
+        # (read from __dict__, so that a half-built object, while unpickled, never recurses).
+        for section in ("model_args", "data", "trainer"):
+            values = self.__dict__.get(section)
+            if values is not None and name in values.__dataclass_fields__:
+                return getattr(values, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def dtype(self) -> str:
+        """``"float64"`` or ``"float32"``, from ``trainer.precision``."""
+        return PRECISIONS[self.trainer.precision]
 
     @property
     def text(self) -> str:
         """Which assignment text the experiment belongs to: ``"tdt4265"`` or ``"dd2424"``."""
         return "tdt4265" if self.model.startswith("TDT4265") else "dd2424"
+
+    def sections(self) -> dict[str, Any]:
+        """Every field of the three sections, by name (no two sections share a name)."""
+        return {**asdict(self.model_args), **asdict(self.data), **asdict(self.trainer)}
 
 
 def experiment_names() -> list[str]:
@@ -180,32 +190,13 @@ def load_experiment(name_or_path: str | Path = DEFAULT_EXPERIMENT,
     values = {section: _checked_section(config, section, where)
               for section in ("model", "data", "trainer")}
     seed = check_field(where("seed_everything"), int, config.get("seed_everything", 0))
-    model_args, data, trainer = values["model"], values["data"], values["trainer"]
-    return Experiment(
-        name=experiment_name(path),
-        path=path,
-        seed=seed,
-        model=model_name,
-        lr=model_args["lr"],
-        lam=model_args["lam"],
-        validation=model_args["validation"],
-        early_stopping_patience=model_args["early_stopping_patience"],
-        lr_step_epochs=model_args["lr_step_epochs"],
-        lr_plateau_patience=model_args["lr_plateau_patience"],
-        dataset=data["dataset"],
-        split=data["split"],
-        root=None if data["root"] in (None, "null", "") else data["root"],
-        download=data["download"],
-        batch_size=data["batch_size"],
-        shuffle=data["shuffle"],
-        flip=data["flip"],
-        val_size=data["val_size"],
-        max_epochs=trainer["max_epochs"],
-        dtype=PRECISIONS[trainer["precision"]],
-        config=config,
-        backend=data["backend"],
-        origins=origins,
-    )
+    data = values["data"]
+    if data["root"] in ("null", ""):  # a flag cannot give YAML's null
+        data["root"] = None
+    return Experiment(name=experiment_name(path), path=path, seed=seed, model=model_name,
+                      model_args=ModelSchema(**values["model"]), data=DataSchema(**data),
+                      trainer=TrainerSchema(**values["trainer"]), config=config,
+                      origins=origins)
 
 
 def _fields_of(config: dict[str, Any], section: str, where: Callable[[str], str]

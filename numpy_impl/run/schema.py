@@ -320,14 +320,31 @@ def section_help() -> str:
     return wrap_lines("\n".join(lines))
 
 
-def experiment_parser(prog: str, description: str, examples: str) -> ArgumentParser:
+@dataclass(frozen=True)
+class Resuming:
+    """What a CLI's ``--ckpt_path`` names (``metavar``, ``checkpoint``: its help) and what its
+    ``--resume`` takes (``latest``)."""
+
+    metavar: str
+    checkpoint: str
+    latest: str
+
+
+def experiment_parser(prog: str, description: str, examples: str,
+                      resuming: Resuming | None = None) -> ArgumentParser:
     """A CLI's parser with the experiment as its first argument (``examples``: what it may
-    name) and the schema's flags in its help; the CLI adds its own options."""
+    name), the schema's flags in its help and, with ``resuming``, the shared ``--ckpt_path``
+    and ``--resume`` (:func:`parse_command_line` refuses the two together); the CLI adds its
+    own options."""
     parser = ArgumentParser(prog=prog, exit_on_error=False, epilog=section_help(),
                             formatter_class=HelpFormatter, description=wrap_lines(description))
     parser.add_argument("experiment", nargs="?", default=None,
                         help=f"{examples}, or a YAML path; without it and without --config: "
                         f"{DEFAULT_EXPERIMENT}")
+    if resuming is not None:
+        parser.add_argument("--ckpt_path", type=str | None, default=None,
+                            metavar=resuming.metavar, help=resuming.checkpoint)
+        parser.add_argument("--resume", action="store_true", help=resuming.latest)
     return parser
 
 
@@ -342,6 +359,8 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
         options = parser.parse_args(parts.rest)
     except Exception as err:  # jsonargparse's ArgumentError, several lines long
         raise ExperimentError(" ".join(str(err).split())) from None
+    if options.get("resume") and options.get("ckpt_path") is not None:
+        raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
     return options, parts
 
 

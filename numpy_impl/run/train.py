@@ -284,13 +284,16 @@ def _save_stopped(run_dir: Path, exp: Experiment, last: StepRecord | None,
     runfiles.write_text(run_dir / "experiment.yaml", yaml.safe_dump(exp.config, sort_keys=False))
 
 
+#: Section fields the HParams view leaves out: where the data is and how it is read, and the
+#: precision (shown as ``dtype``), which do not tell one run's settings from another's.
+HPARAMS_LEFT_OUT = ("root", "download", "backend", "precision")
+
+
 def hparams_of(exp: Experiment) -> dict[str, Any]:
-    """The hyperparameters the HParams view shows for a run (the same on every side)."""
-    return {"experiment": exp.name, "model": exp.model, "lr": exp.lr, "lam": exp.lam,
-            "batch_size": exp.batch_size, "max_epochs": exp.max_epochs, "shuffle": exp.shuffle,
-            "flip": exp.flip, "seed": exp.seed, "dataset": exp.dataset, "split": exp.split,
-            "dtype": exp.dtype, "early_stopping_patience": exp.early_stopping_patience,
-            "lr_step_epochs": exp.lr_step_epochs, "lr_plateau_patience": exp.lr_plateau_patience}
+    """The hyperparameters the HParams view shows for a run (the same on every side): every
+    field of the experiment's sections but :data:`HPARAMS_LEFT_OUT`."""
+    return {"experiment": exp.name, "model": exp.model, "seed": exp.seed, "dtype": exp.dtype,
+            **{k: v for k, v in exp.sections().items() if k not in HPARAMS_LEFT_OUT}}
 
 
 
