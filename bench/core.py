@@ -285,11 +285,17 @@ def bare_loop(dm: Any, text: str) -> Callable[[], Any]:
 
 def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[float]:
     """Seconds of each epoch of the Lightning reference (the fit CLI's Trainer settings,
-    TensorBoard logger, progress bar, the model's callbacks), from a callback's clock."""
+    TensorBoard logger, progress bar as the CLI draws it on a terminal, the model's callbacks),
+    from a callback's clock."""
     import pytorch_lightning as pl
     from pytorch_lightning.loggers import TensorBoardLogger
 
-    from lightning_ref.fit import TRAINER_DEFAULTS, lightning_validation_batches
+    from lightning_ref.fit import (
+        BAR_REFRESH_STEPS,
+        TRAINER_DEFAULTS,
+        StepLossBar,
+        lightning_validation_batches,
+    )
     from lightning_ref.models import MODELS
 
     s = LIGHTNING_SETTINGS[text]
@@ -311,7 +317,8 @@ def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[f
                                early_stopping_patience=s["early_stopping_patience"],
                                initial_parameters=dm.initial_parameters)
     trainer = pl.Trainer(**{**TRAINER_DEFAULTS, "default_root_dir": str(workdir)},
-                         max_epochs=epochs, callbacks=[clock],
+                         max_epochs=epochs,
+                         callbacks=[clock, StepLossBar(refresh_rate=BAR_REFRESH_STEPS)],
                          logger=TensorBoardLogger(str(workdir), name=text),
                          limit_val_batches=lightning_validation_batches(s["validation"]))
     trainer.fit(model, datamodule=dm)
@@ -443,9 +450,10 @@ COMPARE_EXPERIMENTS = {"dd2424": "dd2424/setting2", "tdt4265": "tdt4265/task3b"}
 
 def compare_rows(root: str, shapes: Shapes, workdir: Path, numpy: dict, lightning: dict
                  ) -> dict[str, Any]:
-    """Seconds per lockstep epoch: a run of 2 epochs minus a run of 1 (what is left is one
-    epoch of both sides and their comparison), against the NumPy epoch plus the Lightning
-    epoch of rows 1 and 2."""
+    """Seconds per lockstep epoch: (a run of N epochs minus a run of 1) / (N - 1) (what is left
+    is the epochs of both sides and their comparison; a run's fixed cost, seconds of reading
+    and normalising the data, is left out), against the NumPy epoch plus the Lightning epoch
+    of rows 1 and 2."""
     import logging
 
     from compare import run_parity
@@ -458,7 +466,8 @@ def compare_rows(root: str, shapes: Shapes, workdir: Path, numpy: dict, lightnin
             if text == "tdt4265":
                 overrides["model.early_stopping_patience"] = 10**6
             return timed(lambda: run_parity(name, overrides, log_dir=str(workdir / "compare")))
-        per_epoch = [run(2) - run(1) for _ in range(max(1, shapes.repeats // 2))]
+        n = shapes.epochs
+        per_epoch = [(run(n) - run(1)) / (n - 1) for _ in range(max(1, shapes.repeats // 2))]
         seconds = statistics.median(per_epoch)
         alone = numpy[f"{text}_float64"]["seconds"] + lightning[text]["seconds"]
         out[text] = {"seconds": seconds, "baseline_seconds": alone, "ratio": seconds / alone}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -136,6 +137,23 @@ class WholeSet:
         yield self.X, self.Y
 
 
+_REUSED: tuple[tuple[Any, ...], Split] | None = None  # see reusing()
+
+
+@contextmanager
+def reusing(split: Split, settings: tuple[Any, ...]) -> Iterator[None]:
+    """Within the block, a data module of these ``settings`` (:meth:`ExperimentDataModule.
+    settings`) takes ``split`` instead of reading its own copy: compare loads the split once,
+    for its NumPy side, and the reference built beside it shares the arrays (neither side
+    writes to them)."""
+    global _REUSED
+    previous, _REUSED = _REUSED, (settings, split)
+    try:
+        yield
+    finally:
+        _REUSED = previous
+
+
 class ExperimentDataModule(pl.LightningDataModule):
     """An experiment's ``data`` section (configs/*.yaml) as a LightningDataModule: its
     arguments are :class:`numpy_impl.run.schema.DataSchema`'s fields, with the same defaults
@@ -196,8 +214,16 @@ class ExperimentDataModule(pl.LightningDataModule):
         """Full batches per epoch, as numpy_impl counts them (the last partial one dropped)."""
         return len(draws.batch_slices(self.tensors["train"][0].shape[self.axis], self.batch_size))
 
+    def settings(self) -> tuple[Any, ...]:
+        """What decides the split: dataset, split, root, val_size, dtype, backend."""
+        return (self.dataset, self.split_name, self.root, self.val_size, self.dtype,
+                self.backend)
+
     def load_split(self, download: bool = False) -> Split:
-        """numpy_impl's split for these settings, read by the chosen backend."""
+        """numpy_impl's split for these settings, read by the chosen backend; within
+        :func:`reusing` a split already loaded for the same settings, not a second copy."""
+        if _REUSED is not None and _REUSED[0] == self.settings():
+            return _REUSED[1]
         return splits.load_split(self.dataset, self.split_name, self.root, download,
                                  self.val_size, self.dtype, readers(self.backend))
 

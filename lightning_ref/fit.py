@@ -365,7 +365,7 @@ def build(args: ArgsType | Experiment = None, save_config: bool = True,
 
 def main(args: ArgsType = None) -> dict[str, float]:
     """Fit (and test) one experiment; returns the final metrics. A user's mistake exits with
-    one line on stderr: code 2 for the command line or config, 1 for missing or unsafe data;
+    one line on stderr: code 2 for the command line or config, 4 for missing or unsafe data;
     SIGINT or SIGTERM with one line saying where the run's checkpoint and logs are and how to
     resume it, and 130 or 143."""
     quiet_lightning()

@@ -64,19 +64,32 @@ def load_batch(path: str | PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return batch_arrays(*load_cifar_batch(path))
 
 
+#: Rows (dimensions) per block in :func:`mean_std`.
+STATS_BLOCK = 128
+
+
 def mean_std(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Step 2: the per-dimension mean and standard deviation of the training data, each (d, 1)."""
-    return X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
+    """Step 2: the per-dimension mean and standard deviation of the training data, each (d, 1).
+
+    Computed STATS_BLOCK dimensions at a time: each row's reduction is the same as over the
+    whole array (bit for bit), but ``std`` then needs a (STATS_BLOCK, n) temporary instead of a
+    copy of X (1.2 GB for all five CIFAR-10 batches), and the blocks stay in cache.
+    """
+    blocks = [X[i:i + STATS_BLOCK] for i in range(0, X.shape[0], STATS_BLOCK)]
+    return (np.concatenate([b.mean(axis=1, keepdims=True) for b in blocks]),
+            np.concatenate([b.std(axis=1, keepdims=True) for b in blocks]))
 
 
-def normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+def normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray, in_place: bool = False
+              ) -> np.ndarray:
     """Step 2: ``(X - mean_X) / std_X`` per dimension, with the TRAINING mean and std.
 
     A dimension that is constant over the training set (std 0, e.g. MNIST's border pixels)
     is divided by 1 instead: it stays 0 after centring rather than becoming nan. CIFAR-10 has
-    no such dimension, so the text's recipe is unchanged there.
+    no such dimension, so the text's recipe is unchanged there. ``in_place``: X itself becomes
+    the result (the training set, which nothing else holds: no second copy of it).
     """
-    Z = X - mean
+    Z = np.subtract(X, mean, out=X if in_place else None)
     Z /= np.where(std > 0, std, 1)  # in place, as batch_arrays: one new array, not two
     return Z
 

@@ -95,7 +95,18 @@ def binary_cross_entropy_terms(targets: np.ndarray, probs: np.ndarray) -> np.nda
     DD2424 eq. 14. Same shape as ``probs``."""
     p = _float(probs)
     y = _like(targets, p)
-    return -(y * safe_log(p) + (1 - y) * safe_log(1 - p))
+    return -(y * safe_log(p) + (1 - y) * safe_log1m(p))
+
+
+def safe_log1m(p: np.ndarray) -> np.ndarray:
+    """``log(1 - p)`` for probabilities, with :func:`safe_log`'s clip on ``1 - p``, computed as
+    ``log1p(-p)``: ``1 - p`` would round away the digits of a small p (in float32, p = 1e-4
+    loses the loss's fourth digit), log1p keeps them. ``1 - p`` is exact for p >= 1/2, so the
+    clip applies exactly where it did: where p rounded to 1."""
+    p = _float(p)
+    tiny = np.finfo(p.dtype).tiny
+    with np.errstate(divide="ignore", invalid="ignore"):  # log1p(-1): the clipped entries
+        return np.where(1 - p >= tiny, np.log1p(-p), np.log(tiny)).astype(p.dtype, copy=False)
 
 
 def binary_cross_entropy(targets: np.ndarray, probs: np.ndarray) -> np.floating:

@@ -165,7 +165,7 @@ def dd2424_split(dataset: str = "cifar10", root: str | None = None, all_batches:
 
     X_train, Y_train, _ = dd2424.batch_arrays(*train, dtype=dtype)
     mean, std = dd2424.mean_std(X_train)
-    X_train = dd2424.normalize(X_train, mean, std)
+    X_train = dd2424.normalize(X_train, mean, std, in_place=True)
     parts = [dd2424.batch_arrays(*part, dtype=dtype)[:2] for part in (val, test)]
     (X_val, Y_val), (X_test, Y_test) = [(dd2424.normalize(X, mean, std), Y) for X, Y in parts]
     return Split(X_train, Y_train, X_val, Y_val, X_test, Y_test, "columns", image_shape,

@@ -494,3 +494,19 @@ def test_an_objective_with_a_loss_of_your_own_is_used_as_written():
     backward_only = dataclasses.replace(softmax, backward=D.backward_pass_multiple_bce)
     assert backward_only.loss_and_cost(X, Y, network, 0.1)[0] == pytest.approx(
         exact["softmax"], rel=1e-6)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("d", [1, 127, 300])
+def test_mean_std_by_blocks_is_the_whole_arrays_bit_for_bit(order: str, d: int) -> None:
+    """mean_std reduces STATS_BLOCK dimensions at a time (no copy of X): the same bits as the
+    text's formula over the whole array, for either memory layout; normalize in place gives
+    the same bits as normalize, in X itself."""
+    X = np.asarray(np.random.default_rng(d).random((d, 1001)) * 7 + 3, order=order)
+    mean, std = D.mean_std(X)
+    assert mean.shape == std.shape == (d, 1)
+    assert np.array_equal(mean, X.mean(axis=1, keepdims=True))
+    assert np.array_equal(std, X.std(axis=1, keepdims=True))
+    expected = D.normalize(X, mean, std)
+    assert np.array_equal(D.normalize(X, mean, std, in_place=True), expected)
+    assert np.array_equal(X, expected)  # X itself became the result

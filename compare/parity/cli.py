@@ -75,8 +75,8 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the comparison; 0 for PASS, 1 for FAIL or missing or unsafe data, 2 for a usage or
-    config mistake (one line on stderr), 3 for no verdict, 130 or 143 when SIGINT or SIGTERM
+    """Run the comparison; 0 for PASS, 1 for FAIL, 2 for a usage or config mistake, 4 for
+    missing or unsafe data (one line on stderr), 3 for no verdict, 130 or 143 when SIGINT or SIGTERM
     paused it (one line: where its checkpoint is and the command that resumes it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -18,7 +18,7 @@ from compare.parity.numpy_side import DEFAULT_MEMORY, DEFAULT_TIMEOUT, NumpyProc
 from compare.parity.pause import CHECKPOINT_DIR, REPORT, ParityPause, load_resume
 from compare.tolerance import TOLERANCES
 from lightning_ref.callbacks import RestoreBest, TextEarlyStopping, last_step
-from lightning_ref.data import ExperimentDataModule
+from lightning_ref.data import ExperimentDataModule, reusing
 from lightning_ref.fit import build, final_metrics
 from lightning_ref.models import ParityModule
 from numpy_impl.run import runfiles
@@ -114,8 +114,11 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     lockstep = Lockstep(numpy_run, report, strict, curves=runs)
     callback = ParityCallback(lockstep, resume.state.step if resume else None)
     pause = ParityPause(lockstep, runs.root / CHECKPOINT_DIR)
-    trainer, model, datamodule = lightning_parts(exp, [callback, *callbacks, pause],
-                                                 runs.lightning, steps, progress)
+    # the reference shares rank 0's split (one copy of the data in this process)
+    settings = (exp.dataset, exp.split, exp.root, exp.val_size, exp.dtype, "numpy")
+    with reusing(split, settings) if split is not None else nullcontext():
+        trainer, model, datamodule = lightning_parts(exp, [callback, *callbacks, pause],
+                                                     runs.lightning, steps, progress)
     # under DDP every rank would have to agree on the pause: a signal stops them at once
     pausing = pause.interruptible() if trainer.world_size == 1 else nullcontext()
     judged = False  # the run reached a verdict (not interrupted, the NumPy side did not fail)

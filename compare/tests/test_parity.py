@@ -12,6 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from compare import NumpySide, ParityReport, run_parity
+from numpy_impl import splits
 from tests.fakes import StarterSoftmaxModel
 
 MNIST = {"data.dataset": "mnist", "data.root": None}
@@ -142,12 +143,19 @@ def test_plateau_decay(log_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_flips_on_cifar10_files(cifar_root: Path, log_dir: Path) -> None:
+def test_flips_on_cifar10_files(cifar_root: Path, log_dir: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Flip augmentation on 32x32x3 images read from CIFAR-10 batch files (all five batches
-    minus 200 validation images: 8 batches of 100 per epoch)."""
+    minus 200 validation images: 8 batches of 100 per epoch); the data set read once, for
+    both sides (the reference shares the NumPy side's split: one copy in memory)."""
+    loads = []
+    load_split = splits.load_split
+    monkeypatch.setattr(splits, "load_split", lambda *a, **k: loads.append(a) or load_split(
+        *a, **k))
     report = parity("dd2424/bonus_flip", {"data.root": str(cifar_root), "data.val_size": 200,
                                           "model.lam": 0.01, "trainer.max_epochs": 2}, log_dir)
     assert report.steps == 16 and "test/acc" in report.quantities
+    assert len(loads) == 1
 
 
 def test_flips_on_mnist(log_dir: Path) -> None:
