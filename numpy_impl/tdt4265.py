@@ -301,34 +301,38 @@ class BaseTrainer:
         knows no loss: NaN)."""
         return float("nan")
 
-    def _measure(self) -> tuple[float, float, float, float]:
-        """What a validation measures: :meth:`validation_step`'s three values and the data loss
-        of the whole training set (the ``train/full_loss`` of the validation records; the
-        starter's histories have no such entry)."""
+    def _measure(self, train_loss: bool) -> tuple[float, float, float, float]:
+        """What a validation measures: :meth:`validation_step`'s three values and (``train_loss``;
+        else NaN) the data loss of the whole training set (the ``train/full_loss`` of the
+        validation records; the starter's histories have no such entry)."""
         val_loss, accuracy_train, accuracy_val = self.validation_step()
-        return val_loss, accuracy_train, accuracy_val, self.training_set_loss()
+        return (val_loss, accuracy_train, accuracy_val,
+                self.training_set_loss() if train_loss else float("nan"))
 
     def train(self, num_epochs: int, on_step: OnStep | None = None,
               state: TrainerState | None = None) -> tuple[dict, dict]:
         """Train for ``num_epochs`` (or until early stopping); returns the starter's
         ``(train_history, val_history)``, dicts of dicts keyed by global step.
 
-        Runs :meth:`steps` to the end, handing each record to ``on_step`` (optional);
+        Runs :meth:`steps` to the end, handing each record to ``on_step`` (optional: without
+        it nothing reads the records' ``train/full_loss``, which is then not computed);
         ``state=`` a checkpoint to resume from (the result is then bit for bit the
         uninterrupted run's)."""
-        for record in self.steps(num_epochs, state):
+        for record in self.steps(num_epochs, state, train_loss=on_step is not None):
             if on_step is not None:
                 on_step(record)
         return self.train_history, self.val_history
 
-    def steps(self, num_epochs: int, state: TrainerState | None = None
-              ) -> Iterator[StepRecord | ValidationRecord]:
+    def steps(self, num_epochs: int, state: TrainerState | None = None, *,
+              train_loss: bool = True) -> Iterator[StepRecord | ValidationRecord]:
         """The training loop, one record at a time: a :class:`numpy_impl.steps.StepRecord`
         after every update and a :class:`numpy_impl.steps.ValidationRecord` after every
         validation (see :mod:`numpy_impl.steps`: a record's arrays are the trainer's own until
         the next record is asked for). ``state``: a checkpoint (:meth:`checkpoint` of an
-        earlier run) to go on from."""
+        earlier run) to go on from. ``train_loss``: the validation records hold the data loss
+        of the whole training set (``train/full_loss``; NaN without)."""
         self._start(state)
+        self._train_loss = train_loss
         at, stopping = self._at, self._stopping
         if stopping.stopped_step is not None:
             return
@@ -392,7 +396,7 @@ class BaseTrainer:
         stop."""
         if step % self.validation_interval != 0:
             return False
-        val_loss, accuracy_train, accuracy_val, train_loss = self._measure()
+        val_loss, accuracy_train, accuracy_val, train_loss = self._measure(self._train_loss)
         val_loss = float(val_loss)
         self.train_history["accuracy"][step] = float(accuracy_train)
         self.val_history["loss"][step] = val_loss
@@ -529,22 +533,23 @@ class _GradientDescentTrainer(BaseTrainer):
     def training_set_loss(self) -> float:
         return float(self.data_loss(self.X_train, self.Y_train))
 
-    def _measure(self) -> tuple[float, float, float, float]:
+    def _measure(self, train_loss: bool) -> tuple[float, float, float, float]:
         if type(self).validation_step is not _GradientDescentTrainer.validation_step:
-            return super()._measure()  # a validation_step of its own
-        return self._measure_sets()
+            return super()._measure(train_loss)  # a validation_step of its own
+        return self._measure_sets(train_loss)
 
-    def _measure_sets(self) -> tuple[float, float, float, float]:
-        """:meth:`validation_step`'s values and the training set's data loss, from the same
-        training scores as its accuracy (for a model that is not ours, without ``scores``, the
-        loss needs a forward pass of its own)."""
+    def _measure_sets(self, train_loss: bool = False) -> tuple[float, float, float, float]:
+        """:meth:`validation_step`'s values and (``train_loss``; else NaN) the training set's
+        data loss, from the same training scores as its accuracy (for a model that is not
+        ours, without ``scores``, the loss needs a forward pass of its own)."""
         z_val = self.model.scores(self.X_val) if self.model_scores else None
         loss = self.data_loss(self.X_val, self.Y_val, None, z_val)
         z_train = self.model.scores(self.X_train) if self.model_scores else None
         accuracy_train = self.accuracy_of(self.X_train, self.Y_train, z_train)
         accuracy_val = self.accuracy_of(self.X_val, self.Y_val, z_val)
-        train_loss = float(self.data_loss(self.X_train, self.Y_train, None, z_train))
-        return float(loss), accuracy_train, accuracy_val, train_loss
+        full = (float(self.data_loss(self.X_train, self.Y_train, None, z_train)) if train_loss
+                else float("nan"))
+        return float(loss), accuracy_train, accuracy_val, full
 
     @property
     def model_scores(self) -> bool:
