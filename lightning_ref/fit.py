@@ -97,6 +97,7 @@ from numpy_impl.run.schema import (
     asks_for_help,
     check_batch_size,
     check_options,
+    check_resuming,
     experiment_source,
     not_allowed,
     report,
@@ -313,9 +314,8 @@ def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     positionals = [a for a in rest if not a.startswith("-")]
     path = resolve(experiment_source(positionals, parts.configs, DEFAULT_EXPERIMENT))
     experiment = load_experiment(path, parts.overrides, parts.flags)
+    check_resuming(ckpt_path, resume)
     if resume:
-        if ckpt_path is not None:
-            raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
         ckpt_path = str(latest_last_checkpoint(experiment.name))
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise not_allowed("--ckpt_path", ckpt_path, "no such checkpoint file")

@@ -359,9 +359,14 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
         options = parser.parse_args(parts.rest)
     except Exception as err:  # jsonargparse's ArgumentError, several lines long
         raise ExperimentError(" ".join(str(err).split())) from None
-    if options.get("resume") and options.get("ckpt_path") is not None:
-        raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
+    check_resuming(options.get("ckpt_path"), bool(options.get("resume")))
     return options, parts
+
+
+def check_resuming(ckpt_path: str | None, resume: bool) -> None:
+    """``--resume`` and ``--ckpt_path`` together: refused on every CLI."""
+    if resume and ckpt_path is not None:
+        raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
 
 
 def report(error: BaseException) -> ExitCode:
