@@ -25,7 +25,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from numpy_impl.run.schema import section_help
+from jsonargparse import ArgumentParser
+
+from numpy_impl.run.schema import (
+    ExperimentError,
+    Resuming,
+    asks_for_help,
+    experiment_parser,
+    parse_command_line,
+    report,
+    section_help,
+)
 
 SHORT_HELP = """\
 usage: python -m lightning_ref.fit [EXPERIMENT | --config PATH] [FLAGS]
@@ -47,23 +57,46 @@ runs/lightning/<experiment>/version_N/.
                          line per epoch instead; --trainer.enable_progress_bar
                          true draws it anyway)"""
 
-#: The options of fit's own besides the experiment's flags (everything else is a mistake).
-OWN_OPTIONS = ("--ckpt_path", "--resume", "--no-progress", "--help-all", "--print_config",
-               "--trainer", "--data")
+#: What fit's --ckpt_path and --resume name (the parser factory is the other CLIs').
+RESUMING = Resuming("PATH", "continue the run saved in this checkpoint (its last.ckpt after an "
+                    "interruption), logging into the run's own folder",
+                    "--ckpt_path the last.ckpt of this experiment's latest run")
+
+
+def fit_parser() -> ArgumentParser:
+    """fit's own options, from the parser factory every CLI uses: the experiment, --ckpt_path,
+    --resume, and LightningCLI's whole-section configs (--trainer FILE, --data FILE), which
+    LightningCLI reads; the experiment's flags are split off first (``split_argv``), and the
+    help options (--help, --help-all, --print_config) go to LightningCLI before this parser."""
+    parser = experiment_parser("python -m lightning_ref.fit", "Fit one experiment of "
+                               "configs/ with the Lightning reference.",
+                               "a name such as tdt4265/task3b", RESUMING)
+    for section in ("trainer", "data"):
+        parser.add_argument(f"--{section}", type=str | None, default=None, metavar="FILE",
+                            help=f"the {section} section from a YAML file (LightningCLI's)")
+    return parser
+
+
+def lightning_spelling(argv: Sequence[str]) -> list[str]:
+    """fit's own spellings as LightningCLI knows them: ``--no-progress`` is
+    ``--trainer.enable_progress_bar false``, ``--help-all`` is LightningCLI's ``--help``."""
+    out: list[str] = []
+    for arg in argv:
+        out += {"--no-progress": ["--trainer.enable_progress_bar", "false"],
+                "--help-all": ["--help"]}.get(arg, [arg])
+    return out
 
 
 if __name__ == "__main__" and any(a in ("-h", "--help") for a in sys.argv[1:]):
     # the project's options at once, before torch and Lightning load (seconds)
     print(SHORT_HELP + "\n\n" + section_help())
     sys.exit(0)
-if __name__ == "__main__":
-    # an unknown flag is named at once, before torch and Lightning load (seconds)
-    import numpy_impl.run.schema as _schema
-
+if __name__ == "__main__" and not asks_for_help(lightning_spelling(sys.argv[1:])):
+    # a mistake on the command line is named at once, before torch and Lightning load
     try:
-        _schema.check_options(sys.argv[1:], OWN_OPTIONS)
-    except _schema.ExperimentError as _err:
-        sys.exit(_schema.report(_err))
+        parse_command_line(fit_parser(), lightning_spelling(sys.argv[1:]))
+    except ExperimentError as _err:
+        sys.exit(report(_err))
 
 import pytorch_lightning as pl
 from jsonargparse import Namespace
@@ -93,16 +126,9 @@ from numpy_impl.run.experiments import (
 )
 from numpy_impl.run.interrupt import Interrupted, resume_command
 from numpy_impl.run.schema import (
-    ExperimentError,
-    asks_for_help,
     check_batch_size,
-    check_options,
-    check_resuming,
     experiment_source,
     not_allowed,
-    report,
-    section_help,
-    split_argv,
     user_errors,
 )
 from numpy_impl.run.tensorboard import write_hparams
@@ -216,7 +242,7 @@ class FitCLI(LightningCLI):
         if any(a in ("-h", "--help") for a in argv):  # the project's options, not 480 lines
             print(SHORT_HELP + "\n\n" + section_help())
             sys.exit(0)
-        argv = ["--help" if a == "--help-all" else a for a in without_no_progress(argv)]
+        argv = lightning_spelling(argv)
         if asks_for_help(argv):
             self.config = parser.parse_args(with_default_config(argv))
             return
@@ -277,24 +303,6 @@ def checkpoint_run_dir(ckpt_path: str | None) -> Path | None:
 _VERSION = re.compile(r"version_\d+")
 
 
-def resume_options(argv: Sequence[str]) -> tuple[list[str], str | None, bool]:
-    """``argv`` without fit's own resume options, ``--ckpt_path``'s value (or None) and whether
-    ``--resume`` was given."""
-    rest, ckpt_path, resume = [], None, False
-    tokens = iter(argv)
-    for arg in tokens:
-        flag, eq, value = arg.partition("=")
-        if flag == "--resume" and not eq:
-            resume = True
-        elif flag == "--ckpt_path":
-            ckpt_path = value if eq else next(tokens, None)
-            if ckpt_path is None:
-                raise ExperimentError("--ckpt_path: needs a value")
-        else:
-            rest.append(arg)
-    return rest, ckpt_path, resume
-
-
 def latest_last_checkpoint(name: str) -> Path:
     """``last.ckpt`` of the experiment's latest run that has one (``--resume``)."""
     parent = RUNS_DIR / name
@@ -308,30 +316,19 @@ def latest_last_checkpoint(name: str) -> Path:
 def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     """The experiment a command line names, checked against the schema, and the command line
     for LightningCLI: ``--config FILE`` first, then the flags as given."""
-    check_options(argv, OWN_OPTIONS)
-    parts = split_argv(argv)
-    rest, ckpt_path, resume = resume_options(parts.rest)
-    positionals = [a for a in rest if not a.startswith("-")]
-    path = resolve(experiment_source(positionals, parts.configs, DEFAULT_EXPERIMENT))
+    options, parts = parse_command_line(fit_parser(), argv)
+    path = resolve(experiment_source([options.experiment] if options.experiment else [],
+                                     parts.configs, DEFAULT_EXPERIMENT))
     experiment = load_experiment(path, parts.overrides, parts.flags)
-    check_resuming(ckpt_path, resume)
-    if resume:
-        ckpt_path = str(latest_last_checkpoint(experiment.name))
+    ckpt_path = (str(latest_last_checkpoint(experiment.name)) if options.resume
+                 else options.ckpt_path)
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise not_allowed("--ckpt_path", ckpt_path, "no such checkpoint file")
-    options = [a for a in rest if a.startswith("-")]
+    passed = [arg for section in ("trainer", "data") if options[section] is not None
+              for arg in (f"--{section}", options[section])]
     if ckpt_path is not None:
-        options += ["--ckpt_path", ckpt_path]
-    return experiment, ["--config", str(path), *parts.section_args, *options]
-
-
-def without_no_progress(argv: Sequence[str]) -> list[str]:
-    """``--no-progress`` spelled as LightningCLI knows it: ``--trainer.enable_progress_bar
-    false``."""
-    out: list[str] = []
-    for arg in argv:
-        out += ["--trainer.enable_progress_bar", "false"] if arg == "--no-progress" else [arg]
-    return out
+        passed += ["--ckpt_path", ckpt_path]
+    return experiment, ["--config", str(path), *parts.section_args, *passed]
 
 
 def lightning_validation_batches(validation: str) -> float:
@@ -341,8 +338,12 @@ def lightning_validation_batches(validation: str) -> float:
 
 
 def with_default_config(args: Sequence[str]) -> list[str]:
-    """Prepend ``--config <task2b>`` unless the arguments choose a config themselves."""
+    """The experiment named by a first positional argument as ``--config FILE`` (LightningCLI
+    takes no positional), else ``--config <task2b>`` unless the arguments choose a config
+    themselves."""
     args = list(args)
+    if args and not args[0].startswith("-"):
+        return ["--config", str(resolve(args[0])), *args[1:]]
     chosen = any(a in ("--config", "-c") or a.startswith("--config=") for a in args)
     return args if chosen else ["--config", str(DEFAULT_CONFIG), *args]
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
+import yaml
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import CSVLogger
 
@@ -225,3 +226,19 @@ def test_resumed_run_draws_what_an_uninterrupted_one_would(tmp_path: Path) -> No
     assert loaded.hparams.lr == exp.lr
     for key, p in loaded.named_parameters():
         torch.testing.assert_close(p.detach(), state["state_dict"][key], rtol=0, atol=0)
+
+
+def test_print_config_of_a_named_experiment(capsys: pytest.CaptureFixture) -> None:
+    """``fit NAME --print_config`` prints that experiment's configuration (the name given as
+    LightningCLI's --config), not task 2b's, and a name that is not one is one line, exit 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tdt4265/task3b", "--print_config"])
+    assert exit_info.value.code == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    task3b = yaml.safe_load((REPO / "configs" / "tdt4265" / "task3b.yaml").read_text())
+    assert config["model"]["init_args"]["lr"] == task3b["model"]["init_args"]["lr"]
+    assert config["trainer"]["max_epochs"] == task3b["trainer"]["max_epochs"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["nosuch", "--print_config"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: no experiment 'nosuch'")

@@ -256,25 +256,6 @@ def split_argv(argv: Sequence[str]) -> ExperimentArgs:
     return out
 
 
-def check_options(argv: Sequence[str], own: Sequence[str]) -> None:
-    """Refuse the first option of ``argv`` that is neither an experiment flag nor one of the
-    CLI's ``own`` (``--lr`` for ``--model.lr``), naming it, as argparse does."""
-    if asks_for_help(argv):
-        return
-    for arg in split_argv(argv).rest:
-        flag = arg.partition("=")[0]
-        if flag.startswith("-") and flag not in own and not _is_number(flag):
-            raise ExperimentError(f"unrecognized arguments: {flag}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def yaml_scalar(text: str) -> Any:
     """A command-line value read as YAML reads a scalar (``null``, ``true``, ``0.1``); text that
     is not valid YAML stays text."""
