@@ -135,3 +135,13 @@ def test_a_report_table_is_github_markdown_with_its_caption() -> None:
     assert markdown_tables(text) == [[
         {"lambda": "0", "val acc": "91.20%", "sum of w squared": "12.3"},
         {"lambda": "1", "val acc": "88.00%", "sum of w squared": "||w||"}]]
+
+
+def test_a_passing_parity_table_has_no_empty_column() -> None:
+    """The MISMATCH column only where a quantity is one: a passing run's table ends with its
+    tolerance column (no empty column's dashes under nothing)."""
+    report = parity_report()
+    del report.quantities["grad w"]
+    lines = report.table().splitlines()
+    assert len(re.split(r"\s{2,}", lines[1].strip())) == 5
+    assert lines[1].rstrip().endswith("-") and lines[0].rstrip().endswith("tolerance")

@@ -120,8 +120,11 @@ class ParityReport:
                          "-" if q.at_step is None else str(q.at_step),
                          "exact" if q.tolerance == 0 else f"{q.tolerance:g}",
                          "MISMATCH" if bad else ""))
+        if not any(row[-1] for row in rows):  # no MISMATCH column where nothing is one
+            header, rows = header[:-1], [row[:-1] for row in rows]
         table = tabulate(rows, header, tablefmt="simple", disable_numparse=True,
-                         colalign=("left", "right", "right", "right", "right", "left"))
+                         colalign=("left", "right", "right", "right", "right", "left")[
+                             :len(header)])
         return "\n".join(line.rstrip() for line in table.splitlines())
 
     def verdict(self) -> str:
