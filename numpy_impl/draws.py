@@ -9,6 +9,7 @@ numbers in the same order; a checkpoint stores ``rng.bit_generator.state``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,14 @@ def initial_parameters(text: str, K: int, d: int, rng: np.random.Generator
                        ) -> dict[str, np.ndarray]:
     """The text's initialisation for K classes and d inputs: TDT4265 zeros ``w`` (d, K) (draws
     nothing), DD2424 ``W`` (K, d) drawn from ``rng`` before ``b`` (K, 1)."""
-    if text == "tdt4265":
-        return init_tdt4265(K, d)
-    return init_dd2424(K, d, rng)
+    return INITIALISATIONS[text](K, d, rng)
+
+
+#: Each text's initialisation, as :func:`initial_parameters` calls it.
+INITIALISATIONS: dict[str, Callable[[int, int, np.random.Generator], dict[str, np.ndarray]]] = {
+    "tdt4265": lambda K, d, rng: init_tdt4265(K, d),
+    "dd2424": init_dd2424,
+}
 
 
 @dataclass(frozen=True)

@@ -198,9 +198,7 @@ class ModelRecord:
 
     def param_shapes(self, K: int, d: int) -> dict[str, tuple[int, ...]]:
         """Parameter names and shapes for K classes and d inputs (TDT4265: d counts the bias)."""
-        if self.text == "tdt4265":
-            return {"w": (d, K)}
-        return {"W": (K, d), "b": (K, 1)}
+        return {"tdt4265": {"w": (d, K)}, "dd2424": {"W": (K, d), "b": (K, 1)}}[self.text]
 
     def initial_parameters(self, K: int, d: int, rng: np.random.Generator
                            ) -> dict[str, np.ndarray]:

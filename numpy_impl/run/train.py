@@ -121,23 +121,39 @@ def training(exp: Experiment, split: Split, rng: np.random.Generator,
     :class:`numpy_impl.dd2424.MiniBatchGD`), from the checkpoint ``state`` if given; the
     TDT4265 model and trainer classes or the DD2424 objective replaced where given (compare/
     does)."""
-    if exp.text == "tdt4265":
-        trainer = tdt4265_trainer(exp, split, rng, model_class=model_class,
-                                  trainer_class=trainer_class)
+    return TRAININGS[exp.text](exp, split, rng, state, model_class=model_class,
+                               trainer_class=trainer_class, objective=objective)
 
-        def tdt4265_outcome() -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
-            return ({"w": trainer.model.w},
-                    {"train": trainer.train_history, "val": trainer.val_history},
-                    {"stopped_epoch": trainer.stopped_epoch,
-                     "stopped_step": trainer.stopped_step, "best_step": trainer.best_step})
 
-        return Training(trainer.steps(exp.max_epochs, state), tdt4265_outcome,
-                        lambda: {"w": trainer.model.w})
+def _tdt4265_training(exp: Experiment, split: Split, rng: np.random.Generator,
+                      state: TrainerState | None, *, model_class: type | None,
+                      trainer_class: type[tdt4265.BaseTrainer] | None, objective: Any) -> Training:
+    trainer = tdt4265_trainer(exp, split, rng, model_class=model_class,
+                              trainer_class=trainer_class)
+
+    def outcome() -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
+        return ({"w": trainer.model.w},
+                {"train": trainer.train_history, "val": trainer.val_history},
+                {"stopped_epoch": trainer.stopped_epoch,
+                 "stopped_step": trainer.stopped_step, "best_step": trainer.best_step})
+
+    return Training(trainer.steps(exp.max_epochs, state), outcome,
+                    lambda: {"w": trainer.model.w})
+
+
+def _dd2424_training(exp: Experiment, split: Split, rng: np.random.Generator,
+                     state: TrainerState | None, *, model_class: Any, trainer_class: Any,
+                     objective: dd2424.Objective | None) -> Training:
     arguments = dd2424_arguments(exp, split, rng)
     if objective is not None:
         arguments["loss"] = objective
     run = dd2424.MiniBatchGD(**arguments, state=state)
     return Training(iter(run), lambda: (run.network, run.history, {}), lambda: run.network)
+
+
+#: Each text's trainer, as :func:`training` builds it.
+TRAININGS: dict[str, Callable[..., Training]] = {"tdt4265": _tdt4265_training,
+                                                  "dd2424": _dd2424_training}
 
 
 def load_checkpoint(path: str | Path, exp: Experiment) -> TrainerState:
