@@ -254,6 +254,15 @@ class Lockstep:
         for name in (n for n in record.params if n in params):
             self.check(step, epoch, name, record.params[name], params[name])
 
+    def validation_ahead(self) -> None:
+        """The reference validates next: ask the NumPy side for its next record (its validation
+        of the same update) now, so that it measures its sets while Lightning measures its own
+        instead of after. Never a step ahead of the reference: a pause is never at an epoch's
+        end, and a starter validation is taken at the next batch's start, before a pause asks
+        for the checkpoint."""
+        if self.final is None and self.kept is None:
+            self.numpy.ask()
+
     def validation(self, step: int, metrics: Mapping[str, float]) -> None:
         """Lightning validated after update ``step``: so must the NumPy side, with the same
         values (``metrics``: Lightning's :data:`VALIDATION_KEYS`). The NumPy run also gets
@@ -514,6 +523,10 @@ class ParityCallback(Callback):
                            outputs: Any, batch: Any, batch_idx: int) -> None:
         self._call(trainer, self.lockstep.after_update, last_step(trainer),
                    trainer.current_epoch, _numpy(dict(pl_module.named_parameters())))
+        validation = getattr(pl_module, "validation", None)
+        if ((validation == "epoch" and batch_idx + 1 == trainer.num_training_batches)
+                or (validation == "starter" and starter_validates(trainer))):
+            self._call(trainer, self.lockstep.validation_ahead)
         self._sync(trainer)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -12,6 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from compare import NumpySide, ParityReport, run_parity
+from compare.parity.lockstep import Lockstep
 from numpy_impl import splits
 from tests.fakes import StarterSoftmaxModel
 
@@ -83,6 +84,29 @@ def test_dd2424_shuffle_off(log_dir: Path) -> None:
     report = parity("dd2424/setting1", {**DD2424_MNIST, "data.shuffle": False,
                                         "trainer.max_epochs": 2}, log_dir)
     assert report.steps == 16 and report.validations == 2
+
+
+@pytest.mark.parametrize("experiment, overrides, validations", [
+    ("dd2424/setting1", {**DD2424_MNIST, "trainer.max_epochs": 2}, 2),  # Lightning's loop
+    ("tdt4265/task3b", {"trainer.max_epochs": 1}, 6),  # the starter's: steps 0, 6, ..., 30 of 31
+])
+def test_the_numpy_side_validates_while_the_reference_does(
+        experiment: str, overrides: dict[str, Any], validations: int, log_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The NumPy side is asked for its validation when the reference's begins (after the
+    update it follows), not once the reference's has ended: the two measure their sets at
+    the same time. Every validation still compared."""
+    asked_before: list[bool] = []
+    validation = Lockstep.validation
+
+    def spy(self: Lockstep, step: int, metrics: dict[str, float]) -> None:
+        asked_before.append(self.numpy._asked or self.numpy._peeked is not None)
+        validation(self, step, metrics)
+
+    monkeypatch.setattr(Lockstep, "validation", spy)
+    report = parity(experiment, overrides, log_dir)
+    assert report.validations == validations == len(asked_before)
+    assert all(asked_before), asked_before
 
 
 EARLY_STOPPING = {  # stops within the first epochs: (experiment, overrides, stopped step)
