@@ -27,6 +27,7 @@ from torch import Tensor
 
 from numpy_impl import data as numpy_data
 from numpy_impl import dd2424, draws, splits
+from numpy_impl.run.experiments import Experiment
 from numpy_impl.run.schema import PRECISIONS, Backend, DatasetName, Precision, SplitName
 from numpy_impl.splits import Split
 
@@ -140,13 +141,20 @@ class WholeSet:
 _REUSED: tuple[tuple[Any, ...], Split] | None = None  # see reusing()
 
 
+def split_settings(dataset: str, split: str, root: str | None, val_size: int, dtype: str,
+                   backend: str) -> tuple[Any, ...]:
+    """What decides a data module's split (the key :func:`reusing` matches)."""
+    return (dataset, split, root, val_size, dtype, backend)
+
+
 @contextmanager
-def reusing(split: Split, settings: tuple[Any, ...]) -> Iterator[None]:
-    """Within the block, a data module of these ``settings`` (:meth:`ExperimentDataModule.
-    settings`) takes ``split`` instead of reading its own copy: compare loads the split once,
-    for its NumPy side, and the reference built beside it shares the arrays (neither side
-    writes to them)."""
+def reusing(split: Split, exp: Experiment) -> Iterator[None]:
+    """Within the block, a data module of ``exp``'s settings takes ``split`` (``exp``'s, as
+    ``experiment_split`` read it with numpy_impl's readers) instead of reading its own copy:
+    compare loads the split once, for its NumPy side, and the reference built beside it shares
+    the arrays (neither side writes to them)."""
     global _REUSED
+    settings = split_settings(exp.dataset, exp.split, exp.root, exp.val_size, exp.dtype, "numpy")
     previous, _REUSED = _REUSED, (settings, split)
     try:
         yield
@@ -214,15 +222,12 @@ class ExperimentDataModule(pl.LightningDataModule):
         """Full batches per epoch, as numpy_impl counts them (the last partial one dropped)."""
         return len(draws.batch_slices(self.tensors["train"][0].shape[self.axis], self.batch_size))
 
-    def settings(self) -> tuple[Any, ...]:
-        """What decides the split: dataset, split, root, val_size, dtype, backend."""
-        return (self.dataset, self.split_name, self.root, self.val_size, self.dtype,
-                self.backend)
-
     def load_split(self, download: bool = False) -> Split:
         """numpy_impl's split for these settings, read by the chosen backend; within
         :func:`reusing` a split already loaded for the same settings, not a second copy."""
-        if _REUSED is not None and _REUSED[0] == self.settings():
+        settings = split_settings(self.dataset, self.split_name, self.root, self.val_size,
+                                  self.dtype, self.backend)
+        if _REUSED is not None and _REUSED[0] == settings:
             return _REUSED[1]
         return splits.load_split(self.dataset, self.split_name, self.root, download,
                                  self.val_size, self.dtype, readers(self.backend))

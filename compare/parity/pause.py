@@ -36,7 +36,7 @@ from lightning_ref.callbacks import last_step
 from lightning_ref.resume import LAST, LastCheckpoint
 from numpy_impl.run import runfiles
 from numpy_impl.run.experiments import Experiment, ExperimentError
-from numpy_impl.run.interrupt import Interrupted
+from numpy_impl.run.interrupt import Interrupted, stopped_at_once
 from numpy_impl.run.train import load_checkpoint
 from numpy_impl.steps import TrainerState
 
@@ -53,7 +53,7 @@ class ParityPause(LastCheckpoint):
         self.lockstep = lockstep
 
     def stopped_at_once(self, signum: int) -> Interrupted:
-        return Interrupted(signum, note="stopped at once, without a checkpoint")
+        return stopped_at_once(signum)  # no checkpoint of both sides yet: none at all
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:

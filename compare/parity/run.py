@@ -115,8 +115,7 @@ def run_parity(experiment: str | Path | Experiment = DEFAULT_EXPERIMENT,
     callback = ParityCallback(lockstep, resume.state.step if resume else None)
     pause = ParityPause(lockstep, runs.root / CHECKPOINT_DIR)
     # the reference shares rank 0's split (one copy of the data in this process)
-    settings = (exp.dataset, exp.split, exp.root, exp.val_size, exp.dtype, "numpy")
-    with reusing(split, settings) if split is not None else nullcontext():
+    with reusing(split, exp) if split is not None else nullcontext():
         trainer, model, datamodule = lightning_parts(exp, [callback, *callbacks, pause],
                                                      runs.lightning, steps, progress)
     # under DDP every rank would have to agree on the pause: a signal stops them at once

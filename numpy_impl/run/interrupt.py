@@ -41,6 +41,11 @@ class Interrupted(BaseException):
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def stopped_at_once(signum: int) -> Interrupted:
+    """What a signal that stops a run at once raises by default: no step, no checkpoint."""
+    return Interrupted(signum, note="stopped at once, without a checkpoint")
+
+
 class Signals:
     """SIGINT and SIGTERM: the one handler of every CLI of the project.
 
@@ -55,8 +60,7 @@ class Signals:
     def __init__(self, graceful: bool = False,
                  at_once: Callable[[int], Interrupted] | None = None) -> None:
         self.graceful = graceful
-        self.at_once = at_once or (lambda signum: Interrupted(
-            signum, note="stopped at once, without a checkpoint"))
+        self.at_once = at_once or stopped_at_once
         self.signum: int | None = None  # the first signal, while graceful
 
     def handle(self, signum: int, frame: FrameType | None) -> None:

@@ -340,14 +340,9 @@ def parse_command_line(parser: ArgumentParser, argv: Sequence[str] | None
         options = parser.parse_args(parts.rest)
     except Exception as err:  # jsonargparse's ArgumentError, several lines long
         raise ExperimentError(" ".join(str(err).split())) from None
-    check_resuming(options.get("ckpt_path"), bool(options.get("resume")))
-    return options, parts
-
-
-def check_resuming(ckpt_path: str | None, resume: bool) -> None:
-    """``--resume`` and ``--ckpt_path`` together: refused on every CLI."""
-    if resume and ckpt_path is not None:
+    if options.get("resume") and options.get("ckpt_path") is not None:  # on every CLI
         raise not_allowed("--resume", True, "--ckpt_path already names the checkpoint")
+    return options, parts
 
 
 def report(error: BaseException) -> ExitCode:
