@@ -77,8 +77,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
-    if "compare" in rows and not {"numpy", "lightning"} <= set(rows):
-        parser.error("the compare row is measured against the numpy and lightning rows")
     result = run_all(Shapes(args.quick), args.data_root, rows,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(table(result))

@@ -300,6 +300,23 @@ def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[f
 
     s = LIGHTNING_SETTINGS[text]
     dm = lightning_data(text, root)
+    clock = epoch_clock()
+    model = MODELS[s["model"]](lr=s["lr"], lam=s["lam"], validation=s["validation"],
+                               early_stopping_patience=s["early_stopping_patience"],
+                               initial_parameters=dm.initial_parameters)
+    trainer = pl.Trainer(**{**TRAINER_DEFAULTS, "default_root_dir": str(workdir)},
+                         max_epochs=epochs,
+                         callbacks=[clock, StepLossBar(refresh_rate=BAR_REFRESH_STEPS)],
+                         logger=TensorBoardLogger(str(workdir), name=text),
+                         limit_val_batches=lightning_validation_batches(s["validation"]))
+    trainer.fit(model, datamodule=dm)
+    return clock.seconds()
+
+
+def epoch_clock() -> Any:
+    """A callback that times every training epoch from its start to its end (the end comes
+    after the epoch's validation): ``.seconds()``."""
+    import pytorch_lightning as pl
 
     class EpochClock(pl.Callback):
         def __init__(self) -> None:
@@ -312,17 +329,9 @@ def lightning_epochs(text: str, root: str, epochs: int, workdir: Path) -> list[f
         def on_train_epoch_end(self, *args: Any) -> None:
             self.ends.append(now())
 
-    clock = EpochClock()
-    model = MODELS[s["model"]](lr=s["lr"], lam=s["lam"], validation=s["validation"],
-                               early_stopping_patience=s["early_stopping_patience"],
-                               initial_parameters=dm.initial_parameters)
-    trainer = pl.Trainer(**{**TRAINER_DEFAULTS, "default_root_dir": str(workdir)},
-                         max_epochs=epochs,
-                         callbacks=[clock, StepLossBar(refresh_rate=BAR_REFRESH_STEPS)],
-                         logger=TensorBoardLogger(str(workdir), name=text),
-                         limit_val_batches=lightning_validation_batches(s["validation"]))
-    trainer.fit(model, datamodule=dm)
-    return [e - s_ for s_, e in zip(clock.starts, clock.ends, strict=True)]
+        def seconds(self) -> list[float]:
+            return [e - s for s, e in zip(self.starts, self.ends, strict=True)]
+    return EpochClock()
 
 
 def lightning_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
@@ -446,32 +455,62 @@ def cli_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- 3. compare
 
 COMPARE_EXPERIMENTS = {"dd2424": "dd2424/setting2", "tdt4265": "tdt4265/task3b"}
+NUMPY_EPOCHS = {"dd2424": numpy_dd2424_epoch, "tdt4265": numpy_tdt4265_epoch}
 
 
-def compare_rows(root: str, shapes: Shapes, workdir: Path, numpy: dict, lightning: dict
-                 ) -> dict[str, Any]:
-    """Seconds per lockstep epoch: (a run of N epochs minus a run of 1) / (N - 1) (what is left
-    is the epochs of both sides and their comparison; a run's fixed cost, seconds of reading
-    and normalising the data, is left out), against the NumPy epoch plus the Lightning epoch
-    of rows 1 and 2."""
+def compare_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
+    """Seconds of a lockstep epoch against the two sides alone, all measured in this process
+    with one BLAS and one torch thread, as ``python -m compare`` sets them: a ``run_parity``
+    epoch (dd2424/setting2, tdt4265/task3b on the benchmark's files; a callback's clock, the
+    first epoch dropped, as the lightning row) against the NumPy trainer's epoch of row 1
+    plus an epoch of the same Lightning run without the comparison (compare's Trainer, logger
+    and callbacks)."""
     import logging
-
-    from compare import run_parity
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     out: dict[str, Any] = {}
     for text, name in COMPARE_EXPERIMENTS.items():
-        def run(epochs: int, name: str = name, text: str = text) -> float:
-            overrides = {"data.root": root, "trainer.max_epochs": epochs}
-            if text == "tdt4265":
-                overrides["model.early_stopping_patience"] = 10**6
-            return timed(lambda: run_parity(name, overrides, log_dir=str(workdir / "compare")))
-        n = shapes.epochs
-        per_epoch = [(run(n) - run(1)) / (n - 1) for _ in range(max(1, shapes.repeats // 2))]
-        seconds = statistics.median(per_epoch)
-        alone = numpy[f"{text}_float64"]["seconds"] + lightning[text]["seconds"]
-        out[text] = {"seconds": seconds, "baseline_seconds": alone, "ratio": seconds / alone}
+        overrides = {"data.root": root, "trainer.max_epochs": shapes.epochs}
+        if text == "tdt4265":  # random labels would stop it early (see LIGHTNING_SETTINGS)
+            overrides["model.early_stopping_patience"] = 10**6
+
+        numpy_epoch = NUMPY_EPOCHS[text](load(text, root, "float64"))
+        numpy = [timed(numpy_epoch) for _ in range(shapes.epochs)][1:]
+        del numpy_epoch  # its split
+        lightning, both = [], []
+        for _ in range(max(1, shapes.repeats // 2)):  # alternately, as paired() does
+            lightning += lightning_alone(name, overrides, workdir / "alone")
+            both += lockstep_epochs(name, overrides, workdir / "compare")
+        alone = statistics.median(numpy) + statistics.median(lightning)
+        seconds = statistics.median(both)
+        out[text] = {"seconds": seconds, "baseline_seconds": alone, "ratio": seconds / alone,
+                     "numpy_seconds": statistics.median(numpy),
+                     "lightning_seconds": statistics.median(lightning)}
     return out
+
+
+def lightning_alone(name: str, overrides: dict[str, Any], log_dir: Path) -> list[float]:
+    """Seconds of each epoch but the first of compare's Lightning run of ``name`` without the
+    comparison."""
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from compare.parity.run import lightning_parts
+    from numpy_impl.run.experiments import load_experiment
+
+    clock = epoch_clock()
+    exp = load_experiment(name, overrides)
+    trainer, model, dm = lightning_parts(exp, [clock], TensorBoardLogger(str(log_dir), name=name))
+    trainer.fit(model, datamodule=dm)
+    return clock.seconds()[1:]
+
+
+def lockstep_epochs(name: str, overrides: dict[str, Any], log_dir: Path) -> list[float]:
+    """Seconds of each epoch but the first of ``run_parity(name)``."""
+    from compare import run_parity
+
+    clock = epoch_clock()
+    run_parity(name, overrides, log_dir=str(log_dir), callbacks=[clock])
+    return clock.seconds()[1:]
 
 
 # ----------------------------------------------------------------------------- 4. data
@@ -641,7 +680,7 @@ def run_all(shapes: Shapes, data_root: str | None, rows: tuple[str, ...] = ROWS,
         for row in rows:
             progress(f"measuring {row} ...")
             start = now()
-            figures, row_threads = measure_in_child(row, root, shapes, workdir, result)
+            figures, row_threads = measure_in_child(row, root, shapes, workdir)
             result.update(figures)
             result["threads"] = row_threads  # as set for the rows (torch's, once imported)
             progress(f"  {now() - start:.1f} s")
@@ -658,15 +697,14 @@ def _stderr() -> Any:
         return None
 
 
-def measure_in_child(row: str, root: str, shapes: Shapes, workdir: Path,
-                     result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def measure_in_child(row: str, root: str, shapes: Shapes, workdir: Path
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``({row name: figures}, threads)`` of one row, measured by :func:`row_child` in a fresh
     interpreter; every record of the row gets ``peak_mb``, that interpreter's peak resident
     memory in MiB (unless the row measured a more specific one: the fit CLI's)."""
     request, answer = workdir / f"row-{row}.json", workdir / f"row-{row}-figures.json"
     request.write_text(json.dumps({
-        "row": row, "root": root, "quick": shapes.quick, "workdir": str(workdir),
-        "result": {k: result[k] for k in ("numpy", "lightning") if k in result}}))
+        "row": row, "root": root, "quick": shapes.quick, "workdir": str(workdir)}))
     _, peak = run_child(["-c", "import sys; from bench.core import row_child; "
                                "row_child(sys.argv[1], sys.argv[2])", str(request), str(answer)],
                         Path.cwd(), stdout=_stderr())
@@ -687,16 +725,15 @@ def row_child(request: str, answer: str) -> None:
     asked = json.loads(Path(request).read_text())
     with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bars
         figures = measure_row(asked["row"], asked["root"], Shapes(asked["quick"]),
-                              Path(asked["workdir"]), asked["result"])
+                              Path(asked["workdir"]))
     Path(answer).write_text(json.dumps({"figures": figures, "threads": configure_threads()}))
 
 
-def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict[str, Any]
-                ) -> dict[str, Any]:
+def measure_row(row: str, root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
     """``{row name: figures}`` of one row."""
     from numpy_impl.run.threads import configure_threads
 
-    if row in ("lightning", "cli", "threads"):
+    if row in ("lightning", "cli", "compare", "threads"):
         import torch  # noqa: F401 (so that configure_threads sets its pool too)
 
         configure_threads()
@@ -707,7 +744,7 @@ def measure_row(row: str, root: str, shapes: Shapes, workdir: Path, result: dict
     if row == "cli":
         return {row: cli_rows(root, shapes, workdir)}
     if row == "compare":
-        return {row: compare_rows(root, shapes, workdir, result["numpy"], result["lightning"])}
+        return {row: compare_rows(root, shapes, workdir)}
     if row == "data":
         return {row: data_rows(root, shapes)}
     if row == "scaling":

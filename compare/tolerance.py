@@ -31,6 +31,7 @@ numbers, numbers of correct predictions) is compared with ``discrete_difference`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +75,20 @@ class Difference:
 def difference(numpy_value: Any, lightning_value: Any) -> Difference:
     """The :class:`Difference` of two arrays or scalars. Different shapes differ completely:
     ``max_rel`` 1, and the two shapes stand in for the values."""
+    if (isinstance(numpy_value, float) and isinstance(lightning_value, float)
+            and math.isfinite(numpy_value) and math.isfinite(lightning_value)):
+        # Two finite float64 scalars (a step's loss, cost, learning rate): the same sums as
+        # below, without making arrays of them.
+        a, b = float(numpy_value), float(lightning_value)
+        max_abs = abs(a - b)
+        return Difference(max_abs, max_abs / max(TINY, abs(a) + abs(b)), None, a, b)
     a, b = np.asarray(numpy_value), np.asarray(lightning_value)
     if a.shape != b.shape:
         return Difference(np.inf, 1.0, None, f"shape {a.shape}", f"shape {b.shape}")
     if a.size == 0:
         return Difference(0.0, 0.0, None, None, None)
     with np.errstate(invalid="ignore", over="ignore"):
-        abs_err = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        abs_err = np.abs(a.astype(np.float64, copy=False) - b.astype(np.float64, copy=False))
     if np.isfinite(abs_err).all():
         # Every element finite on both sides (the usual case, checked after every step): the
         # quantity's one scale divides every element alike, so the largest error is the largest

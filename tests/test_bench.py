@@ -51,13 +51,17 @@ def test_quick_bench_writes_every_row_and_ratio(tmp_path: Path) -> None:
             if name == "sandbox" and figures == {"absent": True}:  # no bubblewrap here
                 continue
             assert {"seconds", "baseline_seconds", "ratio"} <= set(figures), (row, name)
-            # compare's and the fit CLI's epochs are differences of two runs, which noise can
-            # take below 0 at the quick sizes; every other figure is a median of positive times
-            positive = ("baseline_seconds",) if row in ("compare", "cli") else (
+            # the fit CLI's epoch is a difference of two runs, which noise can take below 0 at
+            # the quick sizes; every other figure is a median of positive times
+            positive = ("baseline_seconds",) if row == "cli" else (
                 "seconds", "baseline_seconds", "ratio")
             assert all(figures[k] > 0 for k in positive), (row, name, figures)
             # the peak memory of the process that measured the row (the cli rows: the CLI's)
             assert figures["peak_mb"] > 20, (row, name, figures)
+    for figures in result["compare"].values():  # the two sides alone, measured in the row
+        assert figures["numpy_seconds"] > 0 and figures["lightning_seconds"] > 0, figures
+        assert figures["baseline_seconds"] == pytest.approx(
+            figures["numpy_seconds"] + figures["lightning_seconds"])
     for figures in result["cli"].values():
         assert figures["epochs"] == 2 and figures["baseline_peak_mb"] > 20, figures
     assert "row" in done.stdout and "ratio" in done.stdout  # the table

@@ -28,14 +28,20 @@ record, ``weights/squared_norm`` at every validation, ``epoch`` wherever Lightni
 it once per step), and the texts' figures (:mod:`lightning_ref.figures`) drawn from the NumPy
 side's final weights by NumPy code (:meth:`Lockstep.templates`, :meth:`Lockstep.test`).
 
-The NumPy side is asked for each update at ``on_train_batch_start`` and its answer taken at
-``on_before_optimizer_step``, so it computes the update while Lightning does; the batch is
-compared by digest (:func:`compare.parity.numpy_side.batch_digest`).
+The NumPy side is asked for each update at ``on_train_batch_start`` at the latest and its answer
+taken at ``on_before_optimizer_step``, so it computes the update while Lightning does; the batch
+is compared by digest (:func:`compare.parity.numpy_side.batch_digest`). As soon as an update's
+record is taken, the NumPy side is asked for its next record (:meth:`Lockstep.run_ahead`: its
+validation of that update, its next update or its end), which it computes while the parent
+compares and Lightning updates: the two sides overlap for the whole step, not only its first
+half.
 
 A paused run (:mod:`compare.parity.pause`) ends at a batch's start, where the NumPy side is asked
-for its checkpoint instead of its next update (``Lockstep.kept``); a resumed run starts by comparing
-the parameters both sides resume from (within the tolerance: they are the resumed step's) and does
-not compare that step's validation again.
+for its checkpoint instead of its next update (``Lockstep.kept``). It never pauses after a step
+at which the NumPy side was asked ahead (``Lockstep.ran_ahead``), and nothing is asked ahead
+once a pause is wanted (``Lockstep.may_run_ahead``), so both sides stop after the same update.
+A resumed run starts by comparing the parameters both sides resume from (within the tolerance:
+they are the resumed step's) and does not compare that step's validation again.
 
 After ``fit``, :meth:`Lockstep.end` compares how training ended (last step, early-stopping
 step, best step), the final (restored) parameters and their metrics on every part of the split.
@@ -132,6 +138,9 @@ class Lockstep:
         self.final: EndRecord | None = None
         self.kept: StateRecord | None = None
         self.pausing = False  # set by a pause: at the next batch, take the checkpoint
+        # False once a pause is wanted (ParityPause): nothing more is asked for ahead
+        self.may_run_ahead: Callable[[], bool] = lambda: True
+        self.ran_ahead = False  # the NumPy side was asked ahead during this update
         self._batch: tuple[int, int, tuple[Any, ...]] | None = None  # asked, not yet taken
         self._lightning_batch: tuple[np.ndarray, np.ndarray] | None = None
         self.last_epoch: int | None = None  # the epoch of the NumPy side's latest update
@@ -191,7 +200,7 @@ class Lockstep:
         update, which it computes while Lightning does (taken in :meth:`before_update`); at a
         pause (``pausing``), for its checkpoint instead."""
         self.flush(before=step)
-        self.current = None
+        self.current, self.ran_ahead = None, False
         if self.final is not None or self.kept is not None:
             return
         if self.pausing:
@@ -209,6 +218,7 @@ class Lockstep:
         record = self._take()
         if record is None:
             return
+        self.run_ahead()
         self.check(step, epoch, "lr", record.lr, lr)
         self.check(step, epoch, "loss", record.loss, loss)
         self.check(step, epoch, "cost", record.cost, cost)
@@ -245,6 +255,16 @@ class Lockstep:
             self.curves.numpy({"train/loss": record.loss, "train/cost": record.cost,
                                "lr": record.lr, EPOCH_TAG: record.epoch}, step)
         return record
+
+    def run_ahead(self) -> None:
+        """The record of this update is taken: ask the NumPy side for its next one now, so that
+        it computes it while this one is compared and Lightning updates and goes on to its
+        next batch (:meth:`batch`'s request is then already made). Not once a pause is wanted:
+        the NumPy side must not be past the step both sides stop at (``ParityPause`` waits for a
+        step at which nothing was asked ahead)."""
+        if self.may_run_ahead():
+            self.numpy.ask()
+            self.ran_ahead = True
 
     def after_update(self, step: int, epoch: int, params: Mapping[str, np.ndarray]) -> None:
         """The parameters after update ``step``."""

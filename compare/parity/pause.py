@@ -14,8 +14,11 @@ The signal only raises a flag. Both sides stop after the first step that does no
 epoch (a Lightning checkpoint there resumes as a finished epoch, see :mod:`lightning_ref.resume`):
 Lightning saves ``last.ckpt`` after that step; at the next batch's start the lockstep asks the
 NumPy side for its checkpoint of the same step instead of its next update
-(:mod:`compare.parity.lockstep`; the NumPy side computes nothing it was not asked for, so it is
-at that step too), and the pause writes the other two files and raises :class:`Interrupted`. A
+(:mod:`compare.parity.lockstep`), and the pause writes the other two files and raises
+:class:`Interrupted`. The NumPy side computes nothing it was not asked for, and it is asked for
+its next record while the reference finishes an update (:meth:`Lockstep.run_ahead`): so once the
+signal is noted nothing more is asked ahead, and a step at which it was (the signal came after
+the request) is not where the run stops, the next one is. Both sides are then at that step. A
 run resumed to its verdict is not resumed again (its curves would be written twice). A run that
 ends before that step (early stopping, ``--steps``) ends as usual, with its verdict. A second
 signal stops at once, without a checkpoint, even while the NumPy side is computing.
@@ -51,6 +54,7 @@ class ParityPause(LastCheckpoint):
     def __init__(self, lockstep: Lockstep, folder: Path) -> None:
         super().__init__(folder)
         self.lockstep = lockstep
+        lockstep.may_run_ahead = lambda: self.signum is None
 
     def stopped_at_once(self, signum: int) -> Interrupted:
         return stopped_at_once(signum)  # no checkpoint of both sides yet: none at all
@@ -62,8 +66,10 @@ class ParityPause(LastCheckpoint):
 
     def ready(self, trainer: pl.Trainer) -> bool:
         """Not after the last of ``max_steps`` (``--steps``): the run ends there with its
-        verdict."""
-        return trainer.max_steps < 0 or trainer.global_step < trainer.max_steps
+        verdict; not after a step at which the NumPy side was asked for its next record (it may
+        be computing the next update: the run stops after that one, see the module)."""
+        return ((trainer.max_steps < 0 or trainer.global_step < trainer.max_steps)
+                and not self.lockstep.ran_ahead)
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                              batch: Any, batch_idx: int) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from compare import NumpySide, ParityReport, run_parity
 from compare.parity.lockstep import Lockstep
+from compare.parity.numpy_side import NumpyProcess, batch_digest
 from numpy_impl import splits
 from tests.fakes import StarterSoftmaxModel
 
@@ -108,6 +110,46 @@ def test_the_numpy_side_validates_while_the_reference_does(
     assert report.validations == validations == len(asked_before)
     assert all(asked_before), asked_before
 
+
+
+@pytest.mark.parametrize("experiment, overrides", [
+    ("dd2424/setting1", {**DD2424_MNIST, "trainer.max_epochs": 1}),  # batches of columns
+    ("tdt4265/task3b", {"trainer.max_epochs": 1}),  # batches of rows
+])
+def test_the_numpy_side_runs_ahead_and_batches_agree_by_digest(
+        experiment: str, overrides: dict[str, Any], log_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once an update's record is taken, the NumPy side is asked for its next record before
+    the reference updates (it computes it meanwhile); and the two sides' batches, laid out
+    alike, agree by their digests: no batch is sent through the pipe."""
+    asked_ahead: list[bool] = []
+    after_update = Lockstep.after_update
+
+    def spy(self: Lockstep, step: int, epoch: int, params: dict[str, Any]) -> None:
+        asked_ahead.append(self.numpy._asked or self.numpy._peeked is not None)
+        after_update(self, step, epoch, params)
+
+    def no_batch(self: NumpyProcess) -> None:
+        raise AssertionError("a batch was sent: the digests differed")
+
+    monkeypatch.setattr(Lockstep, "after_update", spy)
+    monkeypatch.setattr(NumpyProcess, "batch", no_batch)
+    report = parity(experiment, overrides, log_dir)
+    assert report.passed and len(asked_ahead) == report.steps > 0
+    assert all(asked_ahead), asked_ahead
+
+
+def test_a_batch_digest_names_values_and_layout() -> None:
+    """Equal batches have equal digests, read in their own memory order (a column-major batch
+    without a copy); one changed bit, or the same values in the other order, another."""
+    rng = np.random.default_rng(0)
+    X, Y = np.asfortranarray(rng.normal(size=(12, 5))), np.eye(5)[[1, 0, 3, 2, 4]]
+    assert batch_digest(X, Y) == batch_digest(X.copy(order="F"), Y.copy())
+    assert batch_digest(X, Y)[0][2] == "F" and batch_digest(X.copy(order="C"), Y)[0][2] == "C"
+    assert batch_digest(X, Y) != batch_digest(X.copy(order="C"), Y)
+    changed = X.copy(order="F")
+    changed[7, 3] = np.nextafter(changed[7, 3], np.inf)
+    assert batch_digest(X, Y) != batch_digest(changed, Y)
 
 EARLY_STOPPING = {  # stops within the first epochs: (experiment, overrides, stopped step)
     "TDT4265Binary": ("tdt4265/task2e", {"model.early_stopping_patience": 3,

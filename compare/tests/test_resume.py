@@ -91,27 +91,38 @@ def curve_steps(run: Path) -> dict[str, list[int]]:
 
 
 class SignalAfter(Callback):
-    """Sends this process ``signum`` at the end of the update at global step ``step``."""
+    """Sends this process ``signum`` at the end of the update at global step ``step`` (after
+    the lockstep has asked the NumPy side for its next record), or with ``at_start`` at the
+    start of that update (before it has)."""
 
-    def __init__(self, step: int, signum: int = signal.SIGTERM) -> None:
-        self.step, self.signum = step, signum
+    def __init__(self, step: int, signum: int = signal.SIGTERM, at_start: bool = False) -> None:
+        self.step, self.signum, self.at_start = step, signum, at_start
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                             batch: Any, batch_idx: int) -> None:
+        if self.at_start and trainer.global_step == self.step:
+            os.kill(os.getpid(), self.signum)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
-        if trainer.global_step - 1 == self.step:
+        if not self.at_start and trainer.global_step - 1 == self.step:
             os.kill(os.getpid(), self.signum)
 
 
 @pytest.mark.slow
-def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
+@pytest.mark.parametrize("signal_at", [SignalAfter(12, at_start=True), SignalAfter(11)],
+                         ids=["during-step-12", "after-step-11-asked-ahead"])
+def test_a_pause_on_a_validation_step_resumes_exactly(signal_at: SignalAfter, tmp_path: Path,
                                                       whole: dict[str, ParityReport]) -> None:
-    """SIGTERM after step 12, which the starter's cadence validates: both sides stop after it
+    """SIGTERM during step 12, which the starter's cadence validates: both sides stop after it
     (the NumPy side's checkpoint holds that validation done); the resumed run does not compare
-    it twice, ends with the uninterrupted run's weights and judges all steps."""
+    it twice, ends with the uninterrupted run's weights and judges all steps. SIGTERM at the
+    end of step 11, once the NumPy side has been asked for step 12 ahead: the same pause,
+    after step 12 (the NumPy side is never past the step both sides stop at)."""
     whole = whole["tdt4265/task3b"]
     with pytest.raises(Interrupted) as info:
         run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
-                   callbacks=[SignalAfter(12)])
+                   callbacks=[signal_at])
     folder = tmp_path / "paused" / "tdt4265" / "task3b" / "version_0" / CHECKPOINT_DIR
     assert (info.value.signum, info.value.step, info.value.checkpoint) == (
         signal.SIGTERM, 12, folder)
@@ -138,13 +149,13 @@ def test_a_pause_on_a_validation_step_resumes_exactly(tmp_path: Path,
 
 @pytest.mark.slow
 def test_a_pause_never_ends_an_epoch(tmp_path: Path, whole: dict[str, ParityReport]) -> None:
-    """SIGTERM after step 30, which ends epoch 0 (31 steps an epoch), where a Lightning
+    """SIGTERM during step 30, which ends epoch 0 (31 steps an epoch), where a Lightning
     checkpoint would resume as a finished epoch; both sides pause after step 31 instead, and
     the resumed run still ends exactly."""
     whole = whole["tdt4265/task3b"]
     with pytest.raises(Interrupted) as info:
         run_parity("tdt4265/task3b", {"trainer.max_epochs": 2}, log_dir=tmp_path / "paused",
-                   callbacks=[SignalAfter(30)])
+                   callbacks=[SignalAfter(30, at_start=True)])
     assert info.value.step == 31
     assert TrainerState.load(info.value.checkpoint / NUMPY_STATE).batch == 1  # of epoch 1
     resumed = run_parity("tdt4265/task3b", {"trainer.max_epochs": 2},
