@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from compare import NumpySide, ParityReport, run_parity
 from compare.parity.lockstep import Lockstep
-from compare.parity.numpy_side import NumpyProcess, batch_digest
+from compare.parity.numpy_side import NumpyProcess, Shared, SharedArrays, batch_digest
 from numpy_impl import splits
 from tests.fakes import StarterSoftmaxModel
 
@@ -150,6 +150,28 @@ def test_a_batch_digest_names_values_and_layout() -> None:
     changed = X.copy(order="F")
     changed[7, 3] = np.nextafter(changed[7, 3], np.inf)
     assert batch_digest(X, Y) != batch_digest(changed, Y)
+
+
+def test_shared_arrays_hand_over_arrays_bit_for_bit() -> None:
+    """What the NumPy side puts in the shared mapping comes out the same (dtype, shape,
+    values to the bit), one group after another in one room; what does not fit, or is not a
+    plain array, stays as it was (it goes through the pipe)."""
+    rng = np.random.default_rng(1)
+    shared = SharedArrays(size=4096)
+    grads = {"W": np.asfortranarray(rng.normal(size=(3, 7))), "b": np.zeros((3, 0)),
+             "big": np.ones(1000)}  # 8,000 bytes: more than the room
+    params = {"w": rng.normal(size=(5, 2)).astype(">f4"), "o": np.array([None]), "n": 3.0}
+    placed_grads, placed_params = shared.put(grads, params)
+    assert isinstance(placed_grads["W"], Shared) and isinstance(placed_params["w"], Shared)
+    assert placed_grads["big"] is grads["big"] and placed_params["o"] is params["o"]
+    assert placed_params["n"] == 3.0
+    for given, placed in ((grads, placed_grads), (params, placed_params)):
+        taken = shared.take(placed)
+        for name, value in given.items():
+            if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+                assert taken[name].dtype == value.dtype and taken[name].shape == value.shape
+                assert taken[name].tobytes() == value.tobytes(), name
+    assert shared.take(placed_grads)["W"] is not shared.take(placed_grads)["W"]  # copies
 
 EARLY_STOPPING = {  # stops within the first epochs: (experiment, overrides, stopped step)
     "TDT4265Binary": ("tdt4265/task2e", {"model.early_stopping_patience": 3,
