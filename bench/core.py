@@ -427,29 +427,31 @@ def cli_fit(text: str, root: str, epochs: int, workdir: Path) -> tuple[float, in
 
 
 def cli_rows(root: str, shapes: Shapes, workdir: Path) -> dict[str, Any]:
-    """The marginal cost of an epoch of the fit CLI, everything it does included: (a run of N
-    epochs minus a run of 1) / (N - 1), against the bare loop's epoch (the same steps and the
-    same whole-set validations, :func:`bare_loop`) timed between the two runs. ``peak_mb`` is
-    the CLI's peak resident memory (its N-epoch run), ``baseline_peak_mb`` this process's
-    (holding the data module the bare loop runs on)."""
+    """The marginal cost of an epoch of the fit CLI, everything it does included: (the median
+    run of N epochs minus the median run of 1) / (N - 1), the runs alternating, against the
+    bare loop's epoch (the same steps and the same whole-set validations, :func:`bare_loop`)
+    timed between them. Medians of whole runs, so that one run slowed by the machine moves
+    the figure less than a mean would. ``peak_mb`` is the CLI's peak resident memory (its
+    N-epoch runs), ``baseline_peak_mb`` this process's (holding the data module the bare
+    loop runs on)."""
     out: dict[str, Any] = {}
     n = shapes.cli_epochs
     for text in CLI_EXPERIMENTS:
         loop = bare_loop(lightning_data(text, root), text)
         loop()  # warm-up
-        epochs, bares, ratios, peaks = [], [], [], []
+        longs, shorts, bares, peaks = [], [], [], []
         for _ in range(max(1, (shapes.repeats + 1) // 2)):
             long_run, peak = cli_fit(text, root, n, workdir)
-            bare = statistics.median(timed(loop) for _ in range(shapes.epochs - 1))
+            bares += [timed(loop) for _ in range(shapes.epochs - 1)]
             short_run, _ = cli_fit(text, root, 1, workdir)
-            epochs.append((long_run - short_run) / (n - 1))
-            bares.append(bare)
-            ratios.append(epochs[-1] / bare)
+            longs.append(long_run)
+            shorts.append(short_run)
             peaks.append(peak)
-        out[text] = {"seconds": statistics.median(epochs),
-                     "baseline_seconds": statistics.median(bares),
-                     "ratio": statistics.median(ratios), "epochs": n,
-                     "experiment": CLI_EXPERIMENTS[text][0],
+        seconds = (statistics.median(longs) - statistics.median(shorts)) / (n - 1)
+        bare = statistics.median(bares)
+        out[text] = {"seconds": seconds, "baseline_seconds": bare, "ratio": seconds / bare,
+                     "epochs": n, "experiment": CLI_EXPERIMENTS[text][0],
+                     "run_seconds": {"long": longs, "short": shorts},
                      "peak_mb": max(peaks) / 2**20,
                      "baseline_peak_mb": own_peak() / 2**20}
     return out
