@@ -317,11 +317,12 @@ def _image_shape(d: int) -> tuple[int, int, int]:
 def flip_images(X: np.ndarray, mask: np.ndarray, inds: np.ndarray | None = None) -> np.ndarray:
     """A copy of X (d, n) in which every column j with ``mask[j]`` is replaced by ``X[inds, j]``
     (a horizontal flip). ``inds`` defaults to :func:`flip_indices` for CIFAR-10 (d = 3072) or
-    MNIST (d = 784). X itself is never modified."""
+    MNIST (d = 784). X itself is never modified; the copy keeps its memory order (a batch of
+    whole image columns stays column-major)."""
     if inds is None:
         inds = flip_indices(*_image_shape(X.shape[0]))
     columns = np.flatnonzero(mask)
-    out = X.copy()
+    out = X.copy(order="K")
     out[:, columns] = X[:, columns][inds]
     return out
 

@@ -524,8 +524,11 @@ class ParityCallback(Callback):
         self._starter_validation(trainer, pl_module)
         X, Y = batch
         if trainer.world_size > 1:  # each rank holds its share: put the whole batch together
+            # along the sample axis, in the memory order of one process's batch (column-major
+            # for columns), which the batch digest names
             axis = trainer.datamodule.axis
-            X, Y = (torch.cat(list(pl_module.all_gather(t)), dim=axis) for t in (X, Y))
+            X, Y = (torch.cat([part.movedim(axis, 0) for part in pl_module.all_gather(t)]
+                              ).movedim(0, axis) for t in (X, Y))
         self._call(trainer, self.lockstep.batch, trainer.global_step, trainer.current_epoch,
                    X.detach().cpu().numpy(), Y.detach().cpu().numpy())
 

@@ -114,6 +114,7 @@ def test_the_numpy_side_validates_while_the_reference_does(
 
 @pytest.mark.parametrize("experiment, overrides", [
     ("dd2424/setting1", {**DD2424_MNIST, "trainer.max_epochs": 1}),  # batches of columns
+    ("dd2424/bonus_flip", {**DD2424_MNIST, "trainer.max_epochs": 1}),  # flipped columns
     ("tdt4265/task3b", {"trainer.max_epochs": 1}),  # batches of rows
 ])
 def test_the_numpy_side_runs_ahead_and_batches_agree_by_digest(
