@@ -47,13 +47,21 @@ def errors(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     finite_a, finite_b = np.isfinite(a), np.isfinite(b)
-    scale = (np.abs(a[finite_a]).max(initial=0.0) + np.abs(b[finite_b]).max(initial=0.0))
+    size_a = float(np.abs(a[finite_a]).max(initial=0.0))
+    size_b = float(np.abs(b[finite_b]).max(initial=0.0))
     with np.errstate(invalid="ignore", over="ignore"):
         abs_err = np.abs(a - b)
+        if math.isinf(size_a + size_b):
+            # Both sizes near float64's largest: their sum (and a difference) overflows, so
+            # the relative error is measured on halves, where neither can (halving loses no
+            # bit above the subnormals, and the ratio is the same).
+            rel = np.abs(a / 2 - b / 2) / (size_a / 2 + size_b / 2)
+        else:
+            rel = abs_err / max(TINY, size_a + size_b)
     finite = finite_a & finite_b
     same = (a == b) & finite
     abs_err = np.where(same, 0.0, np.where(finite, abs_err, np.inf))
-    rel_err = np.where(same, 0.0, np.where(finite, abs_err / max(TINY, scale), 1.0))
+    rel_err = np.where(same, 0.0, np.where(finite, rel, 1.0))
     return abs_err, rel_err
 
 
@@ -76,7 +84,7 @@ def difference(numpy_value: Any, lightning_value: Any) -> Difference:
     """The :class:`Difference` of two arrays or scalars. Different shapes differ completely:
     ``max_rel`` 1, and the two shapes stand in for the values."""
     if (isinstance(numpy_value, float) and isinstance(lightning_value, float)
-            and math.isfinite(numpy_value) and math.isfinite(lightning_value)):
+            and math.isfinite(abs(numpy_value) + abs(lightning_value))):
         # Two finite float64 scalars (a step's loss, cost, learning rate): the same sums as
         # below, without making arrays of them.
         a, b = float(numpy_value), float(lightning_value)
@@ -89,14 +97,15 @@ def difference(numpy_value: Any, lightning_value: Any) -> Difference:
         return Difference(0.0, 0.0, None, None, None)
     with np.errstate(invalid="ignore", over="ignore"):
         abs_err = np.abs(a.astype(np.float64, copy=False) - b.astype(np.float64, copy=False))
-    if np.isfinite(abs_err).all():
-        # Every element finite on both sides (the usual case, checked after every step): the
-        # quantity's one scale divides every element alike, so the largest error is the largest
-        # difference, without errors()'s full-size temporaries.
+    scale = (float(np.abs(a).max()) + float(np.abs(b).max()) if np.isfinite(abs_err).all()
+             else math.inf)
+    if math.isfinite(scale):
+        # Every element finite on both sides, and the sizes' sum too (the usual case, checked
+        # after every step): the quantity's one scale divides every element alike, so the
+        # largest error is the largest difference, without errors()'s full-size temporaries.
         flat = int(np.argmax(abs_err))
-        scale = max(TINY, float(np.abs(a).max()) + float(np.abs(b).max()))
         max_abs = float(abs_err.reshape(-1)[flat])
-        max_rel = max_abs / scale
+        max_rel = max_abs / max(TINY, scale)
     else:
         abs_err, rel_err = errors(a, b)
         flat = int(np.argmax(rel_err))

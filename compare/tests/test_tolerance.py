@@ -33,6 +33,21 @@ def test_two_floats_are_measured_as_two_zero_d_arrays(a: float, b: float) -> Non
     if math.isnan(a) or math.isnan(b):
         assert difference(a, b).max_rel == 1
 
+
+@pytest.mark.parametrize("to_array", [False, True], ids=["floats", "arrays"])
+def test_values_near_the_largest_float_are_measured_too(to_array: bool) -> None:
+    """Where the two sizes' sum (or the difference) overflows float64, the relative error is
+    still the one defined above, not nan or 0 (which no tolerance would flag)."""
+    def diff(a: float, b: float) -> float:
+        if to_array:
+            return difference(np.array([a, 1.0]), np.array([b, 1.0])).max_rel
+        return difference(a, b).max_rel
+
+    assert diff(1e308, -1e308) == 1.0
+    assert diff(1.7e308, 1.683e308) == pytest.approx(0.017 / 3.383, rel=1e-12)
+    assert diff(1.7e308, 1.7e308) == 0.0
+    assert difference(np.array([1.7e308, np.nan]), np.array([-1.7e308, 0.0])).max_rel == 1.0
+
 def test_array_elements_are_measured_against_the_quantity_size() -> None:
     """The cancellation case of tdt4265/task3b step 0: an element that is zero up to round-off
     (NumPy 1.75e-18, torch -2.78e-18) next to elements of size 0.15."""
