@@ -186,8 +186,12 @@ class ExperimentDataModule(pl.LightningDataModule):
     initialisation), ``split`` (the :class:`numpy_impl.splits.Split`, once loaded),
     ``initial_parameters`` (the model's, drawn once from ``rng`` before any epoch),
     ``tensors`` (``{"train"|"val"|"test": (X, Y)}`` views of the split), ``last_plan`` (the
-    :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``.
+    :class:`numpy_impl.draws.EpochPlan` of the latest training epoch), ``dtype``;
+    ``announce`` (True: ``setup("fit")`` prints which data it loaded; compare, whose report
+    names the data, sets it False).
     """
+
+    announce = True
 
     def __init__(self, dataset: DatasetName, split: SplitName, batch_size: int,
                  root: str | None = None, download: bool = False, shuffle: bool = False,
@@ -256,7 +260,7 @@ class ExperimentDataModule(pl.LightningDataModule):
         if self.split is None:
             self.split = self.load_split(download=False)
         split = self.split
-        if stage == "fit":  # say which data, in particular when it is the embedded subset
+        if stage == "fit" and self.announce:  # which data, above all the embedded subset
             sizes = ", ".join(f"{k} {v}" for k, v in split.sizes().items())
             rank_zero_only(print)(f"data: {split.description}\nimages: {sizes}")
         if self.flip:

@@ -47,6 +47,7 @@ def lightning_parts(exp: Experiment, callbacks: list[Callback], logger: TensorBo
     if steps is not None:
         trainer_overrides["max_steps"] = steps
     cli = build(exp, save_config=False, **trainer_overrides)
+    cli.datamodule.announce = False  # compare's report names the data
     return cli.trainer, cli.model, cli.datamodule
 
 

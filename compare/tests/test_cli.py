@@ -42,6 +42,7 @@ def test_default_experiment_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     out = compare_main("--steps", "12", capsys=capsys)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tdt4265/task2b (float64)" in out.stdout
+    assert out.stdout.count("data: ") == 1, out.stdout  # the report names the data, once
     for column in ("quantity", "max abs err", "max rel err", "at step"):
         assert column in out.stdout
     for row in ("batch X", "loss", "grad w", "val/loss", "final w"):
