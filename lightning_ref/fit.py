@@ -258,7 +258,10 @@ class FitCLI(LightningCLI):
             # (and writing ``epoch`` once per step: lightning_ref.loggers)
             name = (self.experiment.name if self.experiment is not None
                     else experiment_name((config.get("config") or [DEFAULT_CONFIG])[-1]))
-            where = dict(save_dir=str(RUNS_DIR), name=name)
+            # under trainer.default_root_dir (runs/lightning unless given), where the
+            # checkpoints of a run without a logger go too
+            where = dict(save_dir=str(config.trainer.get("default_root_dir") or RUNS_DIR),
+                         name=name)
             run_dir = checkpoint_run_dir(config.get("ckpt_path"))
             if run_dir is not None:  # a resumed run goes on in its own folder (see there)
                 where = dict(save_dir=str(run_dir.parent), name="", version=run_dir.name)
@@ -303,9 +306,10 @@ def checkpoint_run_dir(ckpt_path: str | None) -> Path | None:
 _VERSION = re.compile(r"version_\d+")
 
 
-def latest_last_checkpoint(name: str) -> Path:
-    """``last.ckpt`` of the experiment's latest run that has one (``--resume``)."""
-    parent = RUNS_DIR / name
+def latest_last_checkpoint(name: str, root: str | Path | None = None) -> Path:
+    """``last.ckpt`` of the experiment's latest run under ``root`` (trainer.default_root_dir;
+    None: runs/lightning) that has one (``--resume``)."""
+    parent = Path(root or RUNS_DIR) / name
     run = runfiles.latest_version(parent, f"checkpoints/{LAST}")
     if run is None:
         raise ExperimentError(f"--resume: no run of {name} to resume (no "
@@ -320,7 +324,8 @@ def checked_arguments(argv: Sequence[str]) -> tuple[Experiment, list[str]]:
     path = resolve(experiment_source([options.experiment] if options.experiment else [],
                                      parts.configs, DEFAULT_EXPERIMENT))
     experiment = load_experiment(path, parts.overrides, parts.flags)
-    ckpt_path = (str(latest_last_checkpoint(experiment.name)) if options.resume
+    root = experiment.config.get("trainer", {}).get("default_root_dir")
+    ckpt_path = (str(latest_last_checkpoint(experiment.name, root)) if options.resume
                  else options.ckpt_path)
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise not_allowed("--ckpt_path", ckpt_path, "no such checkpoint file")

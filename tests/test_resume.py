@@ -212,6 +212,24 @@ def test_resume_flag_takes_the_latest_last_checkpoint(tmp_path: Path,
     assert "version_0" in again.stdout
 
 
+
+def test_default_root_dir_holds_the_logs_and_the_resume(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """``--trainer.default_root_dir DIR``: the run's logs and checkpoints go under DIR (not
+    runs/lightning/), and ``--resume`` with it finds the run there."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["tdt4265/task2b", "--trainer.max_epochs", "1", "--trainer.default_root_dir",
+             "elsewhere"]
+    done = fit_main(command(*flags)[3:], capsys)
+    assert done.returncode == 0, done.stderr
+    run = Path("elsewhere", "tdt4265", "task2b", "version_0")
+    assert f"TensorBoard logs: {run}" in done.stdout
+    assert (run / "checkpoints" / "last.ckpt").is_file() and not Path("runs").exists()
+    again = fit_main(command(*flags, "--resume")[3:], capsys)
+    assert again.returncode == 0, again.stderr
+    assert f"TensorBoard logs: {run}\n" in again.stdout and not Path("runs").exists()
+
 @pytest.mark.parametrize("args, message", [
     (["--ckpt_path", "no/such.ckpt"], "error: --ckpt_path: 'no/such.ckpt' is not allowed: "
                                       "no such checkpoint file"),
