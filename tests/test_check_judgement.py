@@ -284,6 +284,23 @@ def test_an_error_in_the_students_own_trainer_lines_is_an_error(tmp_path: Path) 
         assert "starter" not in message and DRIVEN not in message, message
 
 
+
+def test_an_error_of_code_written_for_numpy_1_says_what_changed(tmp_path: Path) -> None:
+    """``math.log(outputs[n])`` on a row of shape (1,), as hand-ins of NumPy 1.x's time wrote
+    the loss (e.g. navimI/TDT4265_Assignment1, 2023): NumPy 1.25 warned, NumPy 2 raises. Still
+    an error here, and the message says which change it is and how the code ran then."""
+    folder = handin(tmp_path, "h", edits={"task2a.py": [(
+        "    return (-(targets * log_p + (1 - targets) * log_1_minus_p)).mean()",
+        "    import math\n"
+        "    return -sum(targets[n] * math.log(outputs[n]) + (1 - targets[n])\n"
+        "                * math.log(1 - outputs[n]) for n in range(len(outputs))) / len(outputs)")]})
+    result = check("tdt4265", folder)
+    message = result.by_id()["binary_cross_entropy_loss"].message
+    assert result.status_of("binary_cross_entropy_loss") == "error", result.to_text()
+    assert message.startswith("TypeError: only 0-dimensional arrays"), message
+    assert "at task2a.py:" in message and "NumPy 1.25 deprecated this" in message, message
+    assert "`.item()` or `[0]` takes the element" in message, message
+
 @pytest.mark.slow
 def test_an_error_in_a_starter_line_says_it_is_the_starters(tmp_path: Path) -> None:
     """calculate_accuracy with a parameter of the student's: the starter's validation_step

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from compare.check import sandbox, wire
 from compare.check.verdict import Options
 
@@ -67,6 +69,19 @@ def starter_line(function: str, line: str) -> bool:
                               for k in known)
 
 
+#: Errors that the NumPy of a hand-in's time did not raise: (exception type, the start of its
+#: message) -> what changed, said after the error so that a grader can tell old code from wrong
+#: code (the check stays an error: the hand-in does not run on this NumPy).
+NUMPY_CHANGES = {
+    ("TypeError", "only 0-dimensional arrays can be converted to Python scalars"): (
+        "an array of one element but one or more dimensions (such as a row `outputs[i]` of "
+        "shape (1,)) made into a Python number, as `math.log` or `float()` do: NumPy 1.25 "
+        "deprecated this (a DeprecationWarning) and the NumPy installed here, "
+        f"{np.__version__}, refuses it, so code written for NumPy 1.x that ran then stops "
+        "here; `.item()` or `[0]` takes the element"),
+}
+
+
 class HandInRaised(Exception):  # noqa: N818 (it is the hand-in's exception, reported)
     """The hand-in raised an Exception in the worker: its type's name, message and where (the
     file and line, and the function and that line's text of the innermost frame of its own)."""
@@ -87,6 +102,10 @@ class HandInRaised(Exception):  # noqa: N818 (it is the hand-in's exception, rep
         if self.in_starter_code:
             text += (f", in {self.function}, a line of the starter code (not one you wrote): "
                      f"`{self.line[:80]}`")
+        changed = next((why for (kind, start), why in NUMPY_CHANGES.items()
+                        if self.type == kind and self.message.startswith(start)), None)
+        if changed:
+            text += f" ({changed})"
         return text
 
 
