@@ -293,7 +293,8 @@ def test_an_error_of_code_written_for_numpy_1_says_what_changed(tmp_path: Path) 
         "    return (-(targets * log_p + (1 - targets) * log_1_minus_p)).mean()",
         "    import math\n"
         "    return -sum(targets[n] * math.log(outputs[n]) + (1 - targets[n])\n"
-        "                * math.log(1 - outputs[n]) for n in range(len(outputs))) / len(outputs)")]})
+        "                * math.log(1 - outputs[n])\n"
+        "                for n in range(len(outputs))) / len(outputs)")]})
     result = check("tdt4265", folder)
     message = result.by_id()["binary_cross_entropy_loss"].message
     assert result.status_of("binary_cross_entropy_loss") == "error", result.to_text()
