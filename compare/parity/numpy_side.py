@@ -47,7 +47,9 @@ grader loads a hand-in, definitions only) and plays the student's model class th
 and attribute to the worker through compare.check's channel (plain values and arrays, no
 pickle, a size cap, a deadline of ``timeout`` seconds per call). Only the TDT4265 model class
 can come from a student's module (a trainer class would have to subclass numpy_impl's, which
-the sandbox does not offer); ``python -m compare.check`` grades a whole hand-in. So the
+the sandbox does not offer); ``python -m compare.check`` grades a whole hand-in. The split's
+sets, which every validation passes to the model, cross into the worker once
+(:meth:`SandboxedSide.keep`). So the
 records' pipe (pickle) connects two trusted processes: nothing a student's code does can
 write to it, walk to it through the stack, or patch the trainer that fills it; the most it can
 do is return wrong numbers from its own model, or break its own channel (an error, no
@@ -114,6 +116,9 @@ WORKER_CPU_SECONDS = 24 * 3600.0
 #: cannot give here).
 CHECK_HINT = ("`python -m compare.check tdt4265 FOLDER` grades a whole hand-in, its trainer "
               "included")
+#: Arrays of the split this large or larger cross into a student's sandbox once
+#: (:meth:`SandboxedSide.keep`): every validation passes the whole sets to the model's forward.
+KEEP_BYTES = 1 << 20
 #: Room in the shared mapping for one step record's gradients and parameters (DD2424's W and b
 #: and their gradients take 0.5 MB in float64); what does not fit goes through the pipe.
 SHARED_BYTES = 8 << 20
@@ -525,6 +530,8 @@ class _Child:
             return _error_record("import", error)
         if self.split is None:
             self.split = experiment_split(self.exp)
+        if self.sandboxed is not None:  # the sets every validation passes, sent once
+            self.sandboxed.keep(self.split.X_train, self.split.X_val, self.split.X_test)
         run = train.training(self.exp, self.split, make_rng(self.exp.seed), self.state,
                              model_class=side.model_class, trainer_class=side.trainer_class,
                              objective=side.objective)
@@ -670,6 +677,7 @@ class SandboxedSide:
         self.session: Session | None = None
         self.file = self.module_name.rpartition(".")[2] + ".py"
         self.cls: Remote | None = None
+        self.kept: dict[int, tuple[np.ndarray, Remote]] = {}  # id -> (array, its handle)
 
     def open(self) -> NumpySide:
         """Load the module in a new sandbox; the side whose model class is ``NAME``. Raises
@@ -724,6 +732,27 @@ class SandboxedSide:
         if has("train_step"):
             return "a trainer class"
         return "a class without forward and backward"
+
+    def keep(self, *arrays: np.ndarray | None) -> None:
+        """Send each of ``arrays`` of :data:`KEEP_BYTES` or more (the split's sets) to the
+        worker once; a call into the worker that passes one of them names it instead
+        (:meth:`in_worker`; the worker hands the student's code a fresh copy every time).
+        Without this every validation sent the whole training set into the sandbox (125 MB
+        for TDT4265's 20,000 images, about a second). The arrays are made read-only here, so
+        that the worker's copy stays what they are."""
+        session = self.session
+        assert session is not None, "SandboxedSide.open() first"
+        for array in arrays:
+            if (type(array) is np.ndarray and array.nbytes >= KEEP_BYTES
+                    and id(array) not in self.kept):
+                array.flags.writeable = False
+                self.kept[id(array)] = (array, self.call(
+                    lambda array=array: session.call("keep", value=array)))
+
+    def in_worker(self, value: Any) -> Any:
+        """``value``, or its handle in the worker if it is an array :meth:`keep` sent."""
+        found = self.kept.get(id(value))
+        return found[1] if found is not None and found[0] is value else value
 
     def model(self, *args: Any, **kwargs: Any) -> SandboxedModel:
         """A new instance of the student's class (``NAME(l2_reg_lambda)``), in the worker."""
@@ -863,8 +892,10 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.model._push()
-        remote = self.remote
-        result = self.model._side.call(lambda: remote(*args, **kwargs))
+        remote, side = self.remote, self.model._side
+        args = tuple(side.in_worker(a) for a in args)
+        kwargs = {k: side.in_worker(v) for k, v in kwargs.items()}
+        result = side.call(lambda: remote(*args, **kwargs))
         self.model._pull()
         return result
 

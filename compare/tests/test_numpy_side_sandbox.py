@@ -19,10 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from compare.__main__ import main
 from compare.check.sandbox import SCRATCH_PREFIX
+from compare.check.session import Session
+from compare.parity.numpy_side import SandboxedSide
 
 REPO = Path(__file__).resolve().parents[2]
 LIMIT = 120  # seconds for one run of python -m compare (a run takes ~6 s)
@@ -278,3 +281,53 @@ def test_a_students_module_cannot_replace_a_dd2424_piece(tmp_path: Path,
     assert err.startswith("error: --numpy-side 'mymodel:OBJECTIVE': a module of your own runs in "
                           "a sandbox"), err
     assert "python -m compare.check dd2424 FILE" in err
+
+
+# CORRECT, but its forward writes into the images it is given once it has used them
+WRITES_ITS_INPUT = CORRECT.replace(
+    "        return e / e.sum(axis=1, keepdims=True)\n",
+    "        X[...] = 0.0\n        return e / e.sum(axis=1, keepdims=True)\n", 1)
+
+
+@pytest.mark.slow
+def test_a_model_that_writes_into_its_input_still_gets_the_whole_sets(tmp_path: Path) -> None:
+    """The whole sets cross into the sandbox once and every call gets a fresh copy of them: a
+    forward that zeroes its argument after use changes nothing the next validation call
+    gets (each validation passes the training and validation sets twice), so it PASSes."""
+    out = compare_with(WRITES_ITS_INPUT, "--numpy-side", "mymodel:SoftmaxModel", folder=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "\nPASS: 3 steps and 1 validations" in out.stdout
+
+
+def test_the_sets_cross_into_the_sandbox_once(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """SandboxedSide.keep sends a large array to the worker once; a method called with it
+    sends its handle instead, and the student's code gets the same values every time."""
+    (tmp_path / "mymodel.py").write_text(textwrap.dedent(WRITES_ITS_INPUT))
+    monkeypatch.chdir(tmp_path)
+    side = SandboxedSide("mymodel:SoftmaxModel", timeout=60, memory=2 << 30)
+    sent: list[tuple[str, dict]] = []
+    call = Session.call
+
+    def spy(self: Session, op: str, **args: object) -> object:
+        sent.append((op, args))
+        return call(self, op, **args)
+
+    with time_limit(60):
+        try:
+            model = side.open().model_class(0.0)
+            model.w = np.random.default_rng(0).normal(size=(785, 10)) * 0.01
+            X = np.random.default_rng(1).normal(size=(400, 785))  # 2.5 MB: kept
+            side.keep(X)
+            monkeypatch.setattr(Session, "call", spy)
+            first, second = model.forward(X), model.forward(X)
+        finally:
+            side.close()
+    z = X @ model.w
+    want = np.exp(z - z.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, want, rtol=1e-12)
+    calls = [args for op, args in sent if op == "call"]
+    assert len(calls) == 2 and not X.flags.writeable
+    assert all(not any(isinstance(a, np.ndarray) for a in args["args"]) for args in calls)
